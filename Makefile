@@ -1,0 +1,25 @@
+# Two commands a newcomer needs (see README.md): `make demo` and `make test`.
+# Both create .venv on first use and install the project into it.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: demo test bench clean
+
+$(BIN)/gameday: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(BIN)/gameday
+	$(BIN)/gameday validate plans/2024-05.yaml
+
+test: $(BIN)/gameday
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/gameday
+	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

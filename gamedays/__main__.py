@@ -1,0 +1,3 @@
+from gamedays.cli import main
+
+main()

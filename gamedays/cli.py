@@ -1,0 +1,154 @@
+"""The `gameday` command line: parses arguments, calls the layers, prints.
+
+Imports of the layers happen inside the commands, so `gameday --help` stays fast.
+Every command exits with one of the codes of :class:`gamedays.model.outcomes.ExitCode`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from gamedays import __version__
+from gamedays.model.errors import GamedayError
+from gamedays.model.outcomes import ExitCode
+
+if TYPE_CHECKING:
+    from gamedays.model.loaded import LoadedPlan
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success, and every hypothesis held
+  1  the gameday ran but found deviations or missed targets
+  2  invalid input or usage
+  3  aborted or interrupted
+"""
+
+
+@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gameday")
+def cli() -> None:
+    """Chaos gamedays as code: run a monthly plan of Chaos Toolkit experiments against
+    Kubernetes, databases and DNS, measure the impact on your SLOs, verify your
+    disaster-recovery playbooks, and report the follow-up actions."""
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--strict", is_flag=True, help="Treat R-4 coverage gaps as errors (exit 2).")
+def validate(plan: str, strict: bool) -> None:
+    """Check a plan and everything it references; print a summary."""
+    from gamedays.loading.plan import load_plan
+
+    loaded = load_plan(plan)
+    click.echo(_summary(loaded))
+    gaps = loaded.uncovered_components()
+    if gaps and strict:
+        raise SystemExit(ExitCode.INVALID)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of a plan (for editors' YAML language servers)."""
+    from gamedays.loading.schema import plan_schema
+
+    click.echo(json.dumps(plan_schema(), indent=2))
+
+
+def _later(issue: str) -> None:
+    raise click.UsageError(f"this command is not available yet in gameday {__version__}: {issue}")
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+def run(plan: str) -> None:
+    """Run a gameday plan: experiments, SLO monitor, guardrails, DR checks, report."""
+    _later("it lands with the engine")
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+def rehearse(plan: str) -> None:
+    """Dry-run rehearsal of a plan: everything but the faults."""
+    _later("it lands with the engine")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+def report(folder: str) -> None:
+    """Render the impact report of a gameday again from its journal."""
+    _later("it lands with the impact report")
+
+
+@cli.command()
+@click.argument("action", type=click.Choice(["up", "down", "status"]))
+def sandbox(action: str) -> None:
+    """Start, inspect or stop the embedded sandbox environment."""
+    _later("it lands with the sandbox")
+
+
+def _summary(loaded: LoadedPlan) -> str:
+    from gamedays.loading.source import display_path
+
+    plan = loaded.plan
+    team = plan.team
+    lines = [
+        f"{display_path(loaded.path)}: valid",
+        f"  gameday      {plan.gameday}: {plan.title} ({plan.date.isoformat()})",
+        f"  environment  {plan.environment}",
+        f"  team         commander {team.commander}"
+        + (f", scribe {team.scribe}" if team.scribe else "")
+        + (f", participants {', '.join(team.participants)}" if team.participants else ""),
+    ]
+    in_use = loaded.slos_in_use()
+    lines.append(f"  SLOs         {len(in_use)} in use of {len(loaded.catalog.slos)} in {display_path(loaded.catalog_path)}")
+    for slo in in_use:
+        lines.append(f"    - {slo.name}: {slo.objective} over {slo.window} ({slo.sli.source})")
+    lines.append(f"  experiments  {len(loaded.steps)}")
+    for number, resolved in enumerate(loaded.steps, start=1):
+        step = resolved.step
+        extra = f", recover within {step.recover_within}" if step.recover_within else ""
+        hypothesis = ", ".join(step.hypothesis) or "none"
+        lines.append(f"    {number}. {step.id}: {resolved.title} [{display_path(resolved.experiment_path)}]")
+        lines.append(f"       hypothesis: {hypothesis}{extra}")
+    lines.append(f"  DR checks    {len(loaded.disaster_recovery)}")
+    for dr in loaded.disaster_recovery:
+        rpo = f", RPO {dr.rpo}" if dr.rpo is not None else ""
+        lines.append(f"    - {dr.playbook.covers}: {dr.playbook.title} (RTO {dr.rto}{rpo})")
+    guard = plan.guardrails
+    budget = f"error budget {guard.error_budget}" if guard.error_budget else "no error-budget limit"
+    abort = ", ".join(guard.abort_when) or "nothing"
+    lines.append(f"  guardrails   {budget}; abort when {abort} breaches for {guard.tolerate}")
+    lines.append(f"  estimated    {loaded.estimated_duration()}")
+    lines.append(f"  report       {display_path(loaded.report_dir)}")
+    gaps = loaded.uncovered_components()
+    if gaps:
+        lines.append("warning: R-4: no disaster-recovery playbook in this plan covers:")
+        lines.extend(f"  - {component}" for component in gaps)
+    elif plan.components:
+        lines.append(f"  R-4          all {len(plan.components)} key components have a DR playbook")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning every gameday error into its message and exit code."""
+    try:
+        cli.main(standalone_mode=False)
+    except GamedayError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(ExitCode.ABORTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.INVALID)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(ExitCode.ABORTED)
+    except SystemExit:
+        raise
+    sys.exit(ExitCode.OK)

@@ -1,0 +1,1 @@
+"""YAML -> model: plans, SLO catalogs, playbooks and Chaos Toolkit experiments, with file:line errors."""

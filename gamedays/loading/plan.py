@@ -1,0 +1,169 @@
+"""Load a plan file into a :class:`LoadedPlan`: validated, every reference resolved.
+
+Problems are reported together: first everything wrong with the plan file's
+own shape; once that is sound, everything wrong with what it references (SLO
+catalog, experiments, playbooks, SLO names, duplicate ids).
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from gamedays.loading.experiments import (
+    ExperimentProblem,
+    estimate,
+    load_experiment,
+    problem_at,
+    unknown_values,
+    validate_experiment,
+    with_values,
+)
+from gamedays.loading.source import Document, display_path, read_yaml
+from gamedays.loading.validation import validate_document
+from gamedays.model.errors import InvalidInput, Problem
+from gamedays.model.loaded import LoadedPlan, ResolvedDR, ResolvedStep
+from gamedays.model.plan import Plan
+from gamedays.model.playbook import Playbook
+from gamedays.model.slo import SLOCatalog
+
+
+def load_plan(path: str | Path) -> LoadedPlan:
+    """Read, validate and resolve a plan; raise :class:`InvalidInput` listing every problem."""
+    plan_path = Path(path).absolute()
+    doc = read_yaml(plan_path)
+    if not isinstance(doc.data, dict):
+        raise InvalidInput([doc.problem((), "a plan is a mapping of keys (gameday, title, date, ...) to values")])
+    plan = validate_document(Plan, doc)
+    base = plan_path.parent
+    problems: list[Problem] = []
+
+    catalog_path = _resolve(base, plan.slos)
+    catalog = _collect(problems, lambda: load_catalog(catalog_path, named_at=(doc.name, doc.line(("slos",)))))
+    known = set(catalog.names()) if catalog else None
+
+    steps = []
+    seen: dict[str, int] = {}
+    for index, step in enumerate(plan.experiments):
+        loc = ("experiments", index)
+        if step.id in seen:
+            problems.append(
+                doc.problem((*loc, "id"), f"duplicate experiment id '{step.id}' (first used at line {seen[step.id]})")
+            )
+        else:
+            seen[step.id] = doc.line((*loc, "id"))
+        for at, name in enumerate(step.hypothesis):
+            _check_slo(problems, doc, (*loc, "hypothesis", at), name, known)
+        resolved = _collect(problems, lambda: _resolve_step(doc, loc, base, step))
+        if resolved is not None:
+            steps.append(resolved)
+
+    for at, name in enumerate(plan.guardrails.abort_when):
+        _check_slo(problems, doc, ("guardrails", "abort_when", at), name, known)
+
+    recovery = []
+    for index, check in enumerate(plan.disaster_recovery):
+        loc = ("disaster_recovery", index, "playbook")
+        playbook_path = _resolve(base, check.playbook)
+        playbook = _collect(
+            problems, lambda: load_playbook(playbook_path, named_at=(doc.name, doc.line(loc)), known_slos=known)
+        )
+        if playbook is not None:
+            recovery.append(ResolvedDR(check=check, playbook_path=playbook_path, playbook=playbook))
+
+    if problems:
+        raise InvalidInput(problems)
+    assert catalog is not None
+    return LoadedPlan(
+        path=plan_path,
+        plan=plan,
+        catalog_path=catalog_path,
+        catalog=catalog,
+        steps=tuple(steps),
+        disaster_recovery=tuple(recovery),
+        report_dir=_report_dir(base, plan),
+    )
+
+
+def load_catalog(path: Path, named_at: tuple[str, int] | None = None) -> SLOCatalog:
+    doc = read_yaml(path, named_at)
+    catalog = validate_document(SLOCatalog, doc)
+    seen: set[str] = set()
+    problems = []
+    for index, slo in enumerate(catalog.slos):
+        if slo.name in seen:
+            problems.append(doc.problem(("slos", index, "name"), f"duplicate SLO name '{slo.name}'"))
+        seen.add(slo.name)
+    if problems:
+        raise InvalidInput(problems)
+    return catalog
+
+
+def load_playbook(
+    path: Path, named_at: tuple[str, int] | None = None, known_slos: set[str] | None = None
+) -> Playbook:
+    doc = read_yaml(path, named_at)
+    playbook = validate_document(Playbook, doc)
+    problems: list[Problem] = []
+    for index, check in enumerate(playbook.checks):
+        if check.slo is not None:
+            _check_slo(problems, doc, ("checks", index, "slo"), check.slo, known_slos)
+    if problems:
+        raise InvalidInput(problems)
+    return playbook
+
+
+def _resolve_step(doc: Document, loc: tuple[Any, ...], base: Path, step: Any) -> ResolvedStep:
+    path = _resolve(base, step.uses)
+    uses = (*loc, "uses")
+    if not path.is_file():
+        reason = "no such file" if not path.exists() else "not a file"
+        raise InvalidInput([doc.problem(uses, f"cannot read experiment {display_path(path)}: {reason}")])
+    try:
+        experiment = load_experiment(path)
+    except ExperimentProblem as exc:
+        raise InvalidInput([problem_at(doc, uses, path, str(exc))]) from None
+    unknown = unknown_values(experiment, step.with_)
+    if unknown:
+        raise InvalidInput([doc.problem((*loc, "with", key), f"{display_path(path)}: {msg}") for key, msg in unknown])
+    try:
+        validate_experiment(with_values(experiment, step.with_))
+    except ExperimentProblem as exc:
+        raise InvalidInput([problem_at(doc, uses, path, str(exc))]) from None
+    return ResolvedStep(
+        step=step,
+        experiment_path=path,
+        experiment=MappingProxyType(experiment),
+        estimate=estimate(with_values(experiment, step.with_)),
+    )
+
+
+def _check_slo(problems: list[Problem], doc: Document, loc: tuple[Any, ...], name: str, known: set[str] | None) -> None:
+    if known is not None and name not in known:
+        allowed = ", ".join(sorted(known))
+        problems.append(doc.problem(loc, f"unknown SLO '{name}'{_hint(name, known)}; the catalog has: {allowed}"))
+
+
+def _hint(name: str, known: set[str]) -> str:
+    match = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _collect(problems: list[Problem], load: Any) -> Any:
+    try:
+        return load()
+    except InvalidInput as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def _resolve(base: Path, reference: str) -> Path:
+    return Path(base, reference).resolve()
+
+
+def _report_dir(base: Path, plan: Plan) -> Path:
+    if plan.report.out:
+        return _resolve(base, plan.report.out)
+    return _resolve(base, f"../reports/{plan.gameday}")

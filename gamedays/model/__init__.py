@@ -1,0 +1,1 @@
+"""The typed, frozen domain model. No I/O; imports nothing else of gamedays."""

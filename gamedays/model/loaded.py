@@ -1,0 +1,81 @@
+"""A plan with every reference resolved: what loading hands to the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from gamedays.model.components import Component, uncovered
+from gamedays.model.plan import DRCheck, Plan, Step
+from gamedays.model.playbook import Playbook
+from gamedays.model.slo import SLO, SLOCatalog
+from gamedays.model.units import Duration
+
+
+@dataclass(frozen=True)
+class ResolvedStep:
+    step: Step
+    experiment_path: Path
+    experiment: Mapping[str, Any]  # the Chaos Toolkit experiment, as chaoslib loaded it
+    estimate: Duration  # pauses and timeouts the experiment declares
+
+    @property
+    def title(self) -> str:
+        return str(self.experiment.get("title", self.step.id))
+
+    def configuration(self) -> dict[str, Any]:
+        """The experiment's configuration block with the step's values applied."""
+        merged = dict(self.experiment.get("configuration") or {})
+        merged.update(self.step.with_)
+        return merged
+
+
+@dataclass(frozen=True)
+class ResolvedDR:
+    check: DRCheck
+    playbook_path: Path
+    playbook: Playbook
+
+    @property
+    def rto(self) -> Duration:
+        return self.check.rto or self.playbook.rto
+
+    @property
+    def rpo(self) -> Duration | None:
+        return self.check.rpo or self.playbook.rpo
+
+
+@dataclass(frozen=True)
+class LoadedPlan:
+    path: Path
+    plan: Plan
+    catalog_path: Path
+    catalog: SLOCatalog
+    steps: tuple[ResolvedStep, ...]
+    disaster_recovery: tuple[ResolvedDR, ...]
+    report_dir: Path
+
+    def slos_in_use(self) -> tuple[SLO, ...]:
+        """Every SLO the plan names (hypotheses and guardrails), in catalog order."""
+        used = set(self.plan.guardrails.abort_when)
+        for resolved in self.steps:
+            used.update(resolved.step.hypothesis)
+        return tuple(s for s in self.catalog.slos if s.name in used)
+
+    def uncovered_components(self) -> list[Component]:
+        """R-4: the plan's key components that none of its DR playbooks covers."""
+        covered = {dr.playbook.covers for dr in self.disaster_recovery}
+        return uncovered(self.plan.components, covered)
+
+    def estimated_duration(self) -> Duration:
+        """Baseline, each experiment with its recovery wait and cooldown, then the DR checks."""
+        monitor = self.plan.monitor
+        total = monitor.baseline
+        for resolved in self.steps:
+            recovery = resolved.step.recover_within or Duration(0)
+            total = total + resolved.estimate + max(recovery, monitor.cooldown)
+        for dr in self.disaster_recovery:
+            total = total + dr.rto
+        return total
+

@@ -1,0 +1,144 @@
+"""Service level objectives and the SLI sources that measure them.
+
+Every SLI is sampled: a sample is *good* or *bad* against the SLO (an HTTP call
+that answered in time without a server error, a DNS name that resolved, ...).
+The objective is the share of good samples the service promises over its window.
+Text values may use ``${NAME}`` to read an environment variable at run time,
+which is how the sandbox's ports reach a catalog.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gamedays.model.units import Duration, DurationField, Percentage, PercentageField
+
+_NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HttpSLI(_Frozen):
+    """Availability (and optionally latency) of an HTTP endpoint."""
+
+    source: Literal["http"]
+    url: str = Field(min_length=1, description="URL to call; ${NAME} reads the environment")
+    method: Literal["GET", "HEAD", "POST", "PUT"] = "GET"
+    body: str | None = None
+    timeout: DurationField = Duration(2.0)
+    bad_status: Literal["5xx", "4xx-5xx"] = Field(
+        "5xx", description="status codes that count as bad samples"
+    )
+    latency_threshold: DurationField | None = Field(
+        None, description="a sample slower than this is bad (a latency SLO)"
+    )
+
+
+class PrometheusSLI(_Frozen):
+    """A value from a Prometheus HTTP API query, or scraped from a /metrics endpoint."""
+
+    source: Literal["prometheus"]
+    url: str = Field(min_length=1, description="Prometheus base URL, or a /metrics URL to scrape")
+    query: str = Field(min_length=1, description="PromQL (API) or a metric name with labels (scrape)")
+    min: float | None = Field(None, description="the sample is bad below this value")
+    max: float | None = Field(None, description="the sample is bad above this value")
+    timeout: DurationField = Duration(2.0)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> PrometheusSLI:
+        if self.min is None and self.max is None:
+            raise ValueError("a prometheus SLI needs min or max (or both) to tell good from bad")
+        return self
+
+
+class DnsSLI(_Frozen):
+    """Resolution of a name through a DNS server."""
+
+    source: Literal["dns"]
+    server: str = Field(min_length=1, description="host:port of the DNS server; ${NAME} allowed")
+    name: str = Field(min_length=1)
+    rdtype: Literal["A", "AAAA", "CNAME", "SRV", "TXT"] = "A"
+    timeout: DurationField = Duration(1.0)
+
+
+class PostgresSLI(_Frozen):
+    """A PostgreSQL write/read round trip, or the replication lag of a replica."""
+
+    source: Literal["postgres"]
+    dsn: str = Field(min_length=1, description="connection string; use ${DATABASE_URL}, never a password")
+    check: Literal["write", "read", "replication-lag"] = "write"
+    max_lag: DurationField | None = None
+    timeout: DurationField = Duration(2.0)
+
+
+class KubernetesSLI(_Frozen):
+    """Ready pods of a deployment, through the kubeconfig of the environment."""
+
+    source: Literal["kubernetes"]
+    namespace: str = "default"
+    deployment: str = Field(min_length=1)
+    min_ready: int = Field(1, ge=0)
+
+
+SLISource = Annotated[
+    Union[HttpSLI, PrometheusSLI, DnsSLI, PostgresSLI, KubernetesSLI],
+    Field(discriminator="source"),
+]
+
+
+class SLOKind(str, Enum):
+    AVAILABILITY = "availability"
+    LATENCY = "latency"
+    CORRECTNESS = "correctness"
+    FRESHNESS = "freshness"
+
+
+class SLO(_Frozen):
+    """One objective: the share of good SLI samples a service promises over a window."""
+
+    name: str = Field(pattern=_NAME, description="lower-case words joined by '-'")
+    service: str = Field(min_length=1)
+    kind: SLOKind = SLOKind.AVAILABILITY
+    description: str = ""
+    sli: SLISource
+    objective: PercentageField = Field(description="internal objective, enforced by gameday")
+    external_objective: PercentageField | None = Field(
+        None, description="what is promised outside (SLA); the internal objective must be stricter (R-2)"
+    )
+    window: DurationField = Duration(30 * 86400.0)
+
+    @model_validator(mode="after")
+    def _internal_stricter(self) -> SLO:
+        if self.external_objective is not None and self.objective <= self.external_objective:
+            raise ValueError(
+                f"internal objective {self.objective} must be stricter than the external "
+                f"objective {self.external_objective} (R-2)"
+            )
+        if self.window.seconds <= 0:
+            raise ValueError("window must be longer than 0s")
+        return self
+
+    @property
+    def budget(self) -> Percentage:
+        """The error budget: the share of samples allowed to be bad."""
+        return Percentage(round(1.0 - self.objective.fraction, 12))
+
+
+class SLOCatalog(_Frozen):
+    """The file that lists a team's SLOs (probes/slos.yaml)."""
+
+    slos: tuple[SLO, ...] = Field(min_length=1)
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.slos)
+
+    def get(self, name: str) -> SLO:
+        for slo in self.slos:
+            if slo.name == name:
+                return slo
+        raise KeyError(name)
