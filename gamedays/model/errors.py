@@ -50,3 +50,9 @@ class UsageError(GamedayError):
     """A command was called in a way it does not support."""
 
     exit_code = 2
+
+
+class SandboxError(GamedayError):
+    """The embedded sandbox could not start, answer or stop (ports, binaries, privileges)."""
+
+    exit_code = 2

@@ -1,0 +1,131 @@
+"""Child processes of the sandbox: started in their own session, always reaped.
+
+Every process the sandbox starts goes through :func:`spawn` and is stopped with
+:func:`stop`, which signals the whole process group (so grandchildren go too),
+escalates from SIGTERM to SIGKILL and waits, so no zombie or orphan is left.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from gamedays.model.errors import SandboxError
+
+UNPRIVILEGED_USER = "nobody"
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    log: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    as_unprivileged: bool = False,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in a new session, its output appended to ``log`` (or discarded)."""
+    command = list(argv)
+    if as_unprivileged:
+        command = [*drop_privileges_prefix(), *command]
+    out = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    try:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise SandboxError(f"cannot start {command[0]}: {exc.strerror or exc}") from None
+    finally:
+        if log is not None:
+            out.close()  # type: ignore[union-attr]
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 5.0) -> int | None:
+    """Stop ``process`` and its group: SIGTERM, then SIGKILL after ``timeout`` seconds. Returns its exit code."""
+    if process.poll() is None:
+        _signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait(timeout)
+    _signal_group(process.pid, signal.SIGKILL)  # stragglers of the group, if any
+    return process.returncode
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process (a fault: no chance to clean up) and reap it."""
+    if process.poll() is None:
+        try:
+            os.kill(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait(5)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def wait_gone(pids: Sequence[int], timeout: float) -> bool:
+    """True once none of ``pids`` is alive, False after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(pid_alive(pid) for pid in pids):
+            return True
+        time.sleep(0.02)
+    return not any(pid_alive(pid) for pid in pids)
+
+
+def is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def drop_privileges_prefix() -> list[str]:
+    """The command prefix that runs a program as an unprivileged user when we are root."""
+    if not is_root():
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        raise SandboxError(
+            "running as root, and setpriv (util-linux) is not installed to drop privileges; "
+            "install util-linux or run gameday as an unprivileged user"
+        )
+    return [setpriv, f"--reuid={UNPRIVILEGED_USER}", f"--regid={_group_of(UNPRIVILEGED_USER)}", "--clear-groups"]
+
+
+def _group_of(user: str) -> str:
+    import grp
+    import pwd
+
+    try:
+        gid = pwd.getpwnam(user).pw_gid
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        raise SandboxError(
+            f"running as root, and there is no user '{user}' to drop privileges to; "
+            "create it or run gameday as an unprivileged user"
+        ) from None
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
