@@ -133,10 +133,10 @@ def _summary(loaded: LoadedPlan) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every gameday error into its message and exit code."""
     try:
-        cli.main(standalone_mode=False)
+        result = cli.main(args=argv, prog_name="gameday", standalone_mode=False)
     except GamedayError as exc:
         click.echo(str(exc), err=True)
         sys.exit(exc.exit_code)
@@ -149,6 +149,4 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(ExitCode.ABORTED)
-    except SystemExit:
-        raise
-    sys.exit(ExitCode.OK)
+    sys.exit(result if isinstance(result, int) else ExitCode.OK)

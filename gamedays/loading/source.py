@@ -70,11 +70,10 @@ def read_yaml(path: Path, named_at: tuple[str, int] | None = None) -> Document:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
-        problem = exc.problem or exc.context or "malformed YAML"
-        detail = f" ({exc.context})" if exc.context and exc.problem else ""
-        raise InvalidInput(
-            [Problem(display_path(path), line, f"invalid YAML: {_one_line(problem)}{_one_line(detail)}")]
-        ) from None
+        problem = _one_line(exc.problem or exc.context or "malformed YAML")
+        if exc.context and exc.problem:
+            problem += f" ({_one_line(exc.context)})"
+        raise InvalidInput([Problem(display_path(path), line, f"invalid YAML: {problem}")]) from None
     except YAMLError as exc:
         raise InvalidInput([Problem(display_path(path), 0, f"invalid YAML: {_one_line(str(exc))}")]) from None
     lines: dict[Loc, int] = {(): 1}

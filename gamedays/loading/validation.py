@@ -53,8 +53,21 @@ def validate_document(model: type[M], doc: Document, root: Loc = ()) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [_problem(model, doc, data, root, error) for error in exc.errors(include_url=False)]
-        raise InvalidInput(problems) from None
+        errors = _consequences_dropped(exc.errors(include_url=False))
+        raise InvalidInput([_problem(model, doc, data, root, error) for error in errors]) from None
+
+
+def _consequences_dropped(errors: list[Any]) -> list[Any]:
+    """Leave out "list too short" when it only follows from an item that failed."""
+    locs = [tuple(e["loc"]) for e in errors]
+    return [
+        error
+        for error in errors
+        if not (
+            error["type"] == "too_short"
+            and any(len(other) > len(error["loc"]) and other[: len(error["loc"])] == tuple(error["loc"]) for other in locs)
+        )
+    ]
 
 
 def where(loc: Loc) -> str:
@@ -65,7 +78,7 @@ def where(loc: Loc) -> str:
             text += f"[{part}]"
         else:
             text += f".{part}" if text else str(part)
-    return text or "the document"
+    return text
 
 
 def _problem(model: type[BaseModel], doc: Document, data: Any, root: Loc, error: Any) -> Problem:
@@ -76,10 +89,10 @@ def _problem(model: type[BaseModel], doc: Document, data: Any, root: Loc, error:
         key = loc[-1]
         allowed = _allowed_keys(model, data, loc[:-1])
         hint = _nearest(str(key), allowed)
-        message = f"{where(full[:-1])}: unknown key '{key}'{hint}; allowed: {', '.join(allowed)}"
+        message = f"{_at(full[:-1])}unknown key '{key}'{hint}; allowed: {', '.join(allowed)}"
         return doc.problem(full, message)
     if kind == "missing":
-        return doc.problem(full[:-1], f"{where(full[:-1])}: missing required key '{loc[-1]}'")
+        return doc.problem(full[:-1], f"{_at(full[:-1])}missing required key '{loc[-1]}'")
     if kind == "union_tag_invalid":
         ctx = error.get("ctx", {})
         tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip()]
@@ -87,13 +100,16 @@ def _problem(model: type[BaseModel], doc: Document, data: Any, root: Loc, error:
         hint = _nearest(str(tag), tags)
         field = ctx.get("discriminator", "").strip("'")
         return doc.problem(
-            (*full, field), f"{where((*full, field))}: unknown {field} '{tag}'{hint}; allowed: {', '.join(tags)}"
+            (*full, field), f"{_at((*full, field))}unknown {field} '{tag}'{hint}; allowed: {', '.join(tags)}"
         )
     if kind == "union_tag_not_found":
         field = error.get("ctx", {}).get("discriminator", "").strip("'")
-        return doc.problem(full, f"{where(full)}: missing required key {field}")
-    message = _message(error)
-    return doc.problem(full, f"{where(full)}: {message}")
+        return doc.problem(full, f"{_at(full)}missing required key '{field}'")
+    return doc.problem(full, f"{_at(full)}{_message(error)}")
+
+
+def _at(loc: Loc) -> str:
+    return f"{where(loc)}: " if loc else ""
 
 
 def _written_loc(data: Any, loc: Loc) -> Loc:
@@ -132,6 +148,8 @@ def _message(error: Any) -> str:
         options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",") if o.strip(" '")]
         hint = _nearest(str(value), options)
         return f"{_shown(value)} is not allowed{hint}; allowed: {', '.join(options)}"
+    if kind == "too_short":
+        return "must not be empty"
     if kind in _TYPE_HELP:
         return f"{_TYPE_HELP[kind]}, got {_shown(value)}"
     return f"{error['msg']}, got {_shown(value)}"

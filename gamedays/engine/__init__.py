@@ -1,0 +1,1 @@
+"""Preflight, timeline, isolated experiment runs, SLO monitor, guardrails, DR verification, journal."""

@@ -1,0 +1,1 @@
+"""Fault actions the Chaos Toolkit extensions lack, as python-provider functions, each with its rollback."""

@@ -1,0 +1,1 @@
+"""Journal -> analysis -> report model -> HTML / Markdown / JSON / JUnit, follow-up actions."""

@@ -1,0 +1,1 @@
+"""SLI sources (http, prometheus, dns, postgres, kubernetes), also usable as Chaos Toolkit probes."""

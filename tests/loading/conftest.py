@@ -1,0 +1,58 @@
+"""A copy of the demo's files in a temporary folder, to write plans against."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+VALID_PLAN = """\
+gameday: "2024-05"
+title: "May 2024"
+date: 2024-05-21
+environment: sandbox
+components:
+  - {kind: database-cluster, name: shop-db}
+team:
+  commander: sre-oncall
+slos: ../probes/slos.yaml
+guardrails:
+  abort_when: [checkout-availability]
+experiments:
+  - id: api-pod-loss
+    uses: ../experiments/kubernetes/pod-kill.yaml
+    with: {namespace: shop, qty: 1}
+    hypothesis: [checkout-availability]
+    recover_within: 30s
+disaster_recovery:
+  - playbook: ../playbooks/database-cluster.yaml
+"""
+
+
+class Tree:
+    """A folder holding probes/, experiments/, playbooks/ like the repository's, and plans/ to fill."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    def plan(self, text: str = VALID_PLAN, name: str = "plans/p.yaml") -> Path:
+        return self.write(name, text)
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Tree:
+    for folder in ("probes", "experiments", "playbooks"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    (tmp_path / "plans").mkdir()
+    monkeypatch.chdir(tmp_path)  # messages name files relative to the working directory
+    return Tree(tmp_path)
