@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from gamedays.cli import main
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO, Tree
 
 
 @dataclass(frozen=True)
@@ -46,3 +46,13 @@ def gameday(capsys: pytest.CaptureFixture[str]):
 @pytest.fixture(scope="session")
 def python() -> str:
     return sys.executable
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Tree:
+    """A copy of the demo's probes/, experiments/ and playbooks/, with an empty plans/ to write into."""
+    for folder in ("probes", "experiments", "playbooks"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    (tmp_path / "plans").mkdir()
+    monkeypatch.chdir(tmp_path)  # messages name files relative to the working directory
+    return Tree(tmp_path)

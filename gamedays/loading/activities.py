@@ -101,7 +101,9 @@ def _find_source(module: str) -> _Source | None:
         return None
     if len(parts) == 1:
         return _parse(spec.origin)
-    locations = list(spec.submodule_search_locations or [])
+    if spec.submodule_search_locations is None:
+        raise Unresolved(module)  # a plain module with attributes that look like submodules (os.path)
+    locations = list(spec.submodule_search_locations)
     for index, part in enumerate(parts[1:], start=1):
         last = index == len(parts) - 1
         found = None
@@ -114,7 +116,9 @@ def _find_source(module: str) -> _Source | None:
                 found = ("module", Path(base, f"{part}.py"))
                 break
         if found is None:
-            raise Unresolved(module)  # namespace package, extension module, ...
+            if any(Path(base, part).is_dir() or any(Path(base).glob(f"{part}.*")) for base in locations):
+                raise Unresolved(module)  # a namespace package or a compiled module: only importing tells
+            return None
         kind, where = found
         if last:
             return _parse(str(where / "__init__.py") if kind == "package" else str(where))

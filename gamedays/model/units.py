@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_UNITS = {"ms": (1, 1000), "s": (1, 1), "m": (60, 1), "h": (3600, 1), "d": (86400, 1)}  # (times, divided by)
 _PART = r"(\d+(?:\.\d+)?)(ms|s|m|h|d)"
 _DURATION_RE = re.compile(rf"^(?:{_PART})+$")
 _PART_RE = re.compile(_PART)
@@ -36,6 +36,8 @@ class Duration:
     def __post_init__(self) -> None:
         if not math.isfinite(self.seconds) or self.seconds < 0:
             raise ValueError(f"a duration must be finite and non-negative, not {self.seconds}")
+        # microsecond resolution, so that 1m34.145s equals 94.145s despite binary floats
+        object.__setattr__(self, "seconds", round(float(self.seconds), 6))
 
     def __add__(self, other: Duration) -> Duration:
         return Duration(self.seconds + other.seconds)
@@ -67,7 +69,7 @@ def parse_duration(value: object) -> Duration:
     text = value.strip()
     if not _DURATION_RE.match(text):
         raise ValueError(f"bad duration {value!r}: use {DURATION_HELP}")
-    seconds = sum(float(n) * _UNITS[u] for n, u in _PART_RE.findall(text))
+    seconds = sum(float(n) * _UNITS[u][0] / _UNITS[u][1] for n, u in _PART_RE.findall(text))
     return Duration(seconds)
 
 

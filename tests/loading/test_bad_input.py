@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.loading.conftest import VALID_PLAN
+from tests.support import VALID_PLAN
 
 
 def validate(gameday, path="plans/p.yaml"):

@@ -1,14 +1,11 @@
-"""A copy of the demo's files in a temporary folder, to write plans against."""
+"""Test support shared by the test folders: the repository, a valid plan, a tree of demo files."""
 
 from __future__ import annotations
 
-import shutil
 import textwrap
 from pathlib import Path
 
-import pytest
-
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 VALID_PLAN = """\
 gameday: "2024-05"
@@ -47,12 +44,3 @@ class Tree:
 
     def plan(self, text: str = VALID_PLAN, name: str = "plans/p.yaml") -> Path:
         return self.write(name, text)
-
-
-@pytest.fixture
-def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Tree:
-    for folder in ("probes", "experiments", "playbooks"):
-        shutil.copytree(REPO / folder, tmp_path / folder)
-    (tmp_path / "plans").mkdir()
-    monkeypatch.chdir(tmp_path)  # messages name files relative to the working directory
-    return Tree(tmp_path)

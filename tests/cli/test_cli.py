@@ -1,0 +1,62 @@
+"""The `gameday` command line: help, validate, schema, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_help_lists_every_command_and_the_exit_codes(gameday):
+    result = gameday("--help")
+    assert result.code == 0
+    for command in ("validate", "schema", "run", "rehearse", "report", "sandbox"):
+        assert f"  {command} " in result.out
+    assert "0  success, and every hypothesis held" in result.out
+    assert "3  aborted or interrupted" in result.out
+
+
+def test_validate_prints_a_summary_of_the_may_plan(gameday, repo, monkeypatch):
+    monkeypatch.chdir(repo)
+    result = gameday("validate", "plans/2024-05.yaml")
+    assert result.code == 0, result.err
+    out = result.out
+    assert out.startswith("plans/2024-05.yaml: valid\n")
+    assert "experiments  3" in out
+    assert "1. api-pod-loss:" in out
+    assert "SLOs         4 in use of 5 in probes/slos.yaml" in out
+    assert "DR checks    3" in out
+    assert "database cluster 'shop-db'" in out and "(RTO 5m, RPO 30s)" in out
+    assert "estimated    19m35s" in out
+    assert "R-4          all 3 key components have a DR playbook" in out
+
+
+def test_strict_validation_fails_on_r4_gaps(gameday, tree):
+    from tests.support import VALID_PLAN
+
+    tree.plan(VALID_PLAN.replace("components:\n", "components:\n  - {kind: dns-zone, name: shop.internal}\n"))
+    relaxed = gameday("validate", "plans/p.yaml")
+    assert relaxed.code == 0
+    assert "warning: R-4: no disaster-recovery playbook in this plan covers:\n  - DNS zone 'shop.internal'" in relaxed.out
+    assert gameday("validate", "--strict", "plans/p.yaml").code == 2
+
+
+def test_commands_of_later_issues_say_so_and_exit_2(gameday):
+    result = gameday("run", "plans/2024-05.yaml")
+    assert result.code == 2
+    assert "this command is not available yet" in result.err
+
+
+def test_usage_errors_exit_2(gameday):
+    assert gameday("no-such-command").code == 2
+    assert gameday("validate").code == 2
+
+
+def test_the_installed_console_script_exits_with_the_documented_codes(repo, tmp_path):
+    gameday = [sys.executable, "-m", "gamedays"]
+    ok = subprocess.run([*gameday, "validate", "plans/2024-05.yaml"], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("gameday: [\n")
+    invalid = subprocess.run([*gameday, "validate", str(bad)], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert invalid.returncode == 2
+    assert "invalid YAML" in invalid.stderr and "Traceback" not in invalid.stderr
