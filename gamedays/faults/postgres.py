@@ -1,0 +1,409 @@
+"""PostgreSQL faults as Chaos Toolkit python-provider functions, each with its rollback.
+
+``terminate_backends``, ``exhaust_connections`` / ``release_connections`` work against any
+PostgreSQL reachable through a libpq connection string. ``kill_postmaster`` and ``promote``
+act on a server *on this machine*, found by its data directory (they read its
+``postmaster.pid``): they are meant for the sandbox, or for a gameday run on the database host.
+
+Every failure raises chaoslib's ``ActivityFailed`` with a message that says what to fix.
+Passwords never appear in messages or in the state file. In an experiment, the provider is
+``{"type": "python", "module": "gamedays.faults.postgres", "func": "exhaust_connections",
+"arguments": {"dsn": ..., "count": 100, "hold_seconds": 60, "state_file": "/tmp/exhaust.json"}}``
+with ``release_connections`` (same ``state_file``) as its rollback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+__all__ = ["exhaust_connections", "kill_postmaster", "promote", "release_connections", "terminate_backends"]
+
+log = logging.getLogger(__name__)
+
+FAULT_APPLICATION = "gameday-fault"
+HOLDER_APPLICATION = "gameday-exhaust-connections"
+HOLDER_FLAG = "--hold-connections"
+MODULE = "gamedays.faults.postgres"
+TERMINATE_WAIT_MS = 5000
+#: How long a released holder waits for the server to free the slots before it exits.
+RELEASE_SETTLE_SECONDS = 3.0
+
+
+
+def terminate_backends(dsn: str, database: str | None = None, application_name: str | None = None) -> int:
+    """Terminate the client backends of ``database`` and/or ``application_name`` (all, when neither is given).
+
+    Uses ``pg_terminate_backend(pid, 5000)``, so each backend is gone when this returns; the
+    clients see "terminating connection due to administrator command" on their next use.
+    Our own connection is spared. Needs a superuser, or a role with ``pg_signal_backend`` for
+    non-superuser backends. Returns how many backends were terminated (0 is not an error).
+    """
+    query = """
+        SELECT pid FROM pg_stat_activity
+        WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+          AND (%(database)s::text IS NULL OR datname = %(database)s)
+          AND (%(application)s::text IS NULL OR application_name = %(application)s)
+    """
+    terminated = 0
+    denied: list[str] = []
+    with _connect(dsn) as conn:
+        try:
+            pids = [row[0] for row in conn.execute(query, {"database": database, "application": application_name})]
+            for pid in pids:
+                try:
+                    row = conn.execute("SELECT pg_terminate_backend(%s, %s)", (pid, TERMINATE_WAIT_MS)).fetchone()
+                except psycopg.errors.InsufficientPrivilege as exc:
+                    denied.append(f"{pid}: {exc.diag.message_primary or exc}")
+                    continue
+                terminated += bool(row and row[0])
+        except psycopg.Error as exc:
+            raise _failed(f"terminating backends on {_safe(dsn)} failed: {exc}") from None
+    if denied:
+        raise _failed(
+            f"terminated {terminated} backend(s) on {_safe(dsn)}, but not allowed to terminate {len(denied)} "
+            f"({'; '.join(denied)}); use a superuser, or a role granted pg_signal_backend"
+        )
+    log.info("terminated %d backend(s) on %s", terminated, _safe(dsn))
+    return terminated
+
+
+def exhaust_connections(dsn: str, count: int, hold_seconds: float, state_file: str) -> int:
+    """Open up to ``count`` connections and hold them ``hold_seconds`` in a detached helper process.
+
+    The helper stops opening connections when the server refuses one ("too many clients"):
+    the server is then exhausted, which is the point. Its pid goes to ``state_file`` for
+    :func:`release_connections`, the rollback; without a rollback it lets go by itself after
+    ``hold_seconds``. Returns the number of connections held.
+    """
+    count, hold_seconds, state = int(count), float(hold_seconds), Path(state_file)
+    if count < 1 or hold_seconds <= 0:
+        raise _failed(f"exhaust_connections needs count >= 1 and hold_seconds > 0, got {count} and {hold_seconds:g}")
+    running = _read_state(state)
+    if running is not None and _holder_alive(int(running["pid"])):
+        raise _failed(
+            f"{state} records a connection holder that still runs (pid {running['pid']}); "
+            "call release_connections first"
+        )
+    report = _read_report(_start_holder(dsn, count, hold_seconds), timeout=30.0 + 0.2 * count)
+    pid, opened = int(report["pid"]), int(report["opened"])
+    if opened == 0:
+        if _holder_alive(pid):
+            _stop_holder(pid)
+        raise _failed(f"could not open any connection to {_safe(dsn)}: {report.get('error') or 'no reason given'}")
+    _write_state(
+        state,
+        {"pid": pid, "opened": opened, "hold_until": time.time() + hold_seconds, "refused": report.get("error")},
+    )
+    log.info("holding %d connection(s) to %s (helper pid %d) for %gs", opened, _safe(dsn), pid, hold_seconds)
+    return opened
+
+
+def release_connections(state_file: str) -> int:
+    """Rollback of :func:`exhaust_connections`: stop its helper and wait until the server freed the slots.
+
+    Idempotent: with no state file, or a helper already gone, there is nothing to release.
+    Returns how many connections were released.
+    """
+    state = Path(state_file)
+    recorded = _read_state(state)
+    if recorded is None:
+        log.info("no connection holder recorded in %s: nothing to release", state)
+        return 0
+    pid, opened = int(recorded["pid"]), int(recorded.get("opened", 0))
+    released = 0
+    if _holder_alive(pid):
+        if not _stop_holder(pid):
+            raise _failed(f"the connection holder (pid {pid}) recorded in {state} survived SIGKILL")
+        released = opened
+    state.unlink(missing_ok=True)
+    log.info("released %d connection(s) held by pid %d", released, pid)
+    return released
+
+
+
+def kill_postmaster(data_dir: str) -> int:
+    """SIGKILL the postmaster of the local server on ``data_dir`` (local only). Returns its pid.
+
+    Its backends are orphaned and exit by themselves; whoever restarts the server must wait
+    for them (the sandbox does).
+    """
+    folder = Path(data_dir)
+    pid = _running_postmaster(folder)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except PermissionError:
+        raise _failed(f"not allowed to signal the postmaster {pid} of {folder}: run as its user or root") from None
+    except ProcessLookupError:
+        return pid
+    if not _wait_dead(pid, 5.0):
+        raise _failed(f"the postmaster {pid} of {folder} survived SIGKILL")
+    log.info("killed postmaster %d of %s", pid, folder)
+    return pid
+
+
+def promote(data_dir: str, user: str = "postgres", timeout_seconds: float = 30.0) -> int:
+    """Promote the local standby on ``data_dir`` (local only) with ``pg_promote``; returns its port.
+
+    The server is reached through the socket folder and address its ``postmaster.pid`` names,
+    as ``user`` (a superuser; trust or a ``.pgpass`` must let it in). Waits up to
+    ``timeout_seconds`` for the promotion to finish.
+    """
+    folder = Path(data_dir)
+    _running_postmaster(folder)
+    port, hosts = _address_of(folder)
+    conninfo = make_conninfo(
+        host=",".join(hosts), port=",".join([str(port)] * len(hosts)), user=user, dbname="postgres"
+    )
+    with _connect(conninfo) as conn:
+        try:
+            row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+            if not (row and row[0]):
+                raise _failed(f"the server on {folder} is not a standby: there is nothing to promote")
+            row = conn.execute("SELECT pg_promote(true, %s)", (max(1, round(float(timeout_seconds))),)).fetchone()
+        except psycopg.Error as exc:
+            raise _failed(f"promoting the server on {folder} failed: {exc}") from None
+    if not (row and row[0]):
+        raise _failed(f"the server on {folder} was not promoted within {timeout_seconds:g}s")
+    log.info("promoted the server on %s (port %d)", folder, port)
+    return port
+
+
+
+def _failed(message: str) -> Exception:
+    """chaoslib's ActivityFailed, imported lazily (chaoslib is heavy and not needed to import this module)."""
+    from chaoslib.exceptions import ActivityFailed
+
+    return ActivityFailed(message)
+
+
+def _safe(dsn: str) -> str:
+    """The connection string without its password, for messages."""
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "(unparsable connection string)"
+    params.pop("password", None)
+    return make_conninfo(**{key: str(value) for key, value in params.items()})
+
+
+def _connect(dsn: str) -> psycopg.Connection[Any]:
+    try:
+        return psycopg.connect(dsn, autocommit=True, connect_timeout=5, application_name=FAULT_APPLICATION)
+    except psycopg.Error as exc:
+        raise _failed(f"cannot connect to PostgreSQL ({_safe(dsn)}): {str(exc).strip()}") from None
+
+
+def _postmaster_lines(folder: Path) -> list[str]:
+    try:
+        return (folder / "postmaster.pid").read_text().splitlines()
+    except FileNotFoundError:
+        raise _failed(f"no postmaster.pid in {folder}: no server runs on that data directory") from None
+    except OSError as exc:
+        raise _failed(f"cannot read {folder / 'postmaster.pid'}: {exc.strerror}") from None
+
+
+def _running_postmaster(folder: Path) -> int:
+    """The pid in ``postmaster.pid``, checked to be a live process working in ``folder``."""
+    first = _postmaster_lines(folder)[:1]
+    if not first or not first[0].strip().isdigit():
+        raise _failed(f"{folder / 'postmaster.pid'} holds no pid")
+    pid = int(first[0].strip())
+    try:
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except PermissionError:
+        raise _failed(f"not allowed to inspect process {pid} of {folder}: run as its user or root") from None
+    except OSError:  # no such process
+        cwd = ""
+    if not _alive(pid) or cwd != str(folder.resolve()):
+        raise _failed(f"the postmaster.pid in {folder} is stale: process {pid} is not its server")
+    return pid
+
+
+def _address_of(folder: Path) -> tuple[int, list[str]]:
+    """(port, hosts to try) from ``postmaster.pid``: the socket folder first, then the listen address."""
+    lines = _postmaster_lines(folder)
+    if len(lines) < 6 or not lines[3].strip().isdigit():
+        raise _failed(f"{folder / 'postmaster.pid'} does not name a port yet: is the server still starting?")
+    port = int(lines[3].strip())
+    hosts = [lines[4].strip()] if lines[4].strip() else []
+    listen = lines[5].strip()
+    if listen:
+        hosts.append("127.0.0.1" if listen in ("*", "0.0.0.0") else listen.split(",")[0].strip())
+    if not hosts:
+        raise _failed(f"the server on {folder} listens neither on a socket nor on an address")
+    return port, hosts
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] not in (["Z"], ["X"])
+
+
+def _holder_alive(pid: int) -> bool:
+    """True if ``pid`` is a live connection holder (and not an unrelated process that reused the pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return _alive(pid) and HOLDER_FLAG.encode() in cmdline and MODULE.encode() in cmdline
+
+
+def _start_holder(dsn: str, count: int, hold_seconds: float) -> subprocess.Popen[bytes]:
+    """Start the helper; it forks the real holder (so nothing is left for us to reap) and exits."""
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    try:  # in its own session: it outlives this activity and the terminal's signals
+        holder = subprocess.Popen(
+            [sys.executable, "-m", MODULE, HOLDER_FLAG],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, start_new_session=True,
+        )  # fmt: skip
+    except OSError as exc:
+        raise _failed(f"cannot start the connection holder: {exc}") from None
+    assert holder.stdin is not None
+    holder.stdin.write(json.dumps({"dsn": dsn, "count": count, "hold_seconds": hold_seconds}).encode())
+    holder.stdin.close()
+    return holder
+
+
+def _read_report(helper: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
+    """The holder's one-line JSON report: its pid, how many connections it opened, why it stopped."""
+    assert helper.stdout is not None
+    ready, _, _ = select.select([helper.stdout], [], [], timeout)
+    line = helper.stdout.readline() if ready else b""
+    helper.stdout.close()
+    try:
+        report = json.loads(line) if line else None
+    except json.JSONDecodeError:
+        report = None
+    valid = isinstance(report, dict) and isinstance(report.get("pid"), int) and isinstance(report.get("opened"), int)
+    if not valid:
+        try:  # the holder is in the helper's process group, which outlives the helper
+            os.killpg(helper.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            log.debug("the connection holder's process group %d is already gone", helper.pid)
+    helper.wait(5)  # it exits right after forking the holder
+    if not valid:
+        raise _failed(f"the connection holder did not report within {timeout:g}s (exit code {helper.returncode})")
+    assert isinstance(report, dict)
+    return report
+
+
+def _stop_holder(pid: int) -> bool:
+    """SIGTERM (the holder closes its connections and waits for the server), SIGKILL after 10 s."""
+    for sig, wait in ((signal.SIGTERM, RELEASE_SETTLE_SECONDS + 7.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return True
+        if _wait_dead(pid, wait):
+            return True
+    return False
+
+
+def _wait_dead(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not _alive(pid)
+
+
+def _read_state(state: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(state.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise _failed(f"cannot read the state file {state}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("pid"), int):
+        raise _failed(f"{state} is not a state file written by exhaust_connections")
+    return data
+
+
+def _write_state(state: Path, data: dict[str, Any]) -> None:
+    partial = state.with_name(state.name + ".partial")
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(data, out)
+        os.replace(partial, state)
+    except OSError as exc:
+        _stop_holder(int(data["pid"]))
+        raise _failed(f"cannot write the state file {state}: {exc.strerror}; the connections were released") from None
+
+
+
+def _daemonize_and_hold(request: dict[str, Any]) -> int:
+    """The helper's main: fork the holder, exit at once (the holder is re-parented and reaped by init)."""
+    if os.fork() != 0:
+        os._exit(0)
+    return _hold(request)
+
+
+def _hold(request: dict[str, Any]) -> int:
+    """Run in the holder process: open the connections, report, hold, close, wait for the server."""
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    dsn, count, hold_seconds = str(request["dsn"]), int(request["count"]), float(request["hold_seconds"])
+    connections: list[psycopg.Connection[Any]] = []
+    error: str | None = None
+    try:
+        for _ in range(count):
+            try:
+                connections.append(psycopg.connect(dsn, connect_timeout=5, application_name=HOLDER_APPLICATION))
+            except psycopg.Error as exc:
+                error = str(exc).strip()
+                break
+        sys.stdout.write(json.dumps({"pid": os.getpid(), "opened": len(connections), "error": error}) + "\n")
+        sys.stdout.flush()
+        sys.stdout.close()
+        if connections:
+            time.sleep(hold_seconds)
+    except SystemExit:
+        log.debug("released before the hold time was up")  # SIGTERM from release_connections
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+        pids = [conn.info.backend_pid for conn in connections]
+        for conn in connections:
+            conn.close()
+        _wait_released(dsn, pids)
+    return 0
+
+
+def _wait_released(dsn: str, pids: list[int]) -> None:
+    """Wait (bounded) until the server has let go of the backends we held, so the slots are free again."""
+    deadline = time.monotonic() + RELEASE_SETTLE_SECONDS
+    while pids and time.monotonic() < deadline:
+        try:
+            with psycopg.connect(dsn, autocommit=True, connect_timeout=2, application_name=HOLDER_APPLICATION) as conn:
+                row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone()
+            if not (row and row[0]):
+                return
+        except psycopg.OperationalError as exc:
+            message = str(exc)
+            if "too many clients" not in message and "connection slots are reserved" not in message:
+                return  # the server is gone or refuses us otherwise: nothing left to wait for
+        time.sleep(0.02)
+
+
+if __name__ == "__main__" and sys.argv[1:] == [HOLDER_FLAG]:
+    sys.exit(_daemonize_and_hold(json.loads(sys.stdin.read())))
