@@ -1,0 +1,325 @@
+"""DNS faults for Chaos Toolkit experiments, each with its rollback, over RFC 2136 DNS UPDATE.
+
+Use them from a ``python`` provider (``"module": "gamedays.faults.dns"``). They speak
+plain RFC 2136 (dnspython, TCP, no TSIG), so they work against any server that accepts
+unsigned updates for the zone: the sandbox's, or a BIND/Knot lab server.
+
+    fault                                   rollback
+    remove_record(..., backup=F)            restore_record(..., backup=F)
+    point_record(..., values, backup=F)     restore_record(..., backup=F)
+    resolver_fault(delay=, drop=)           clear_resolver_fault()
+
+``server`` is ``"host:port"`` (``"127.0.0.1:5353"``; ``"host"`` alone means port 53).
+``name`` is relative to ``zone`` (``"db"``), or absolute (``"db.shop.internal"``).
+Values are in zone-file presentation format (``"0 0 5432 pg-0.shop.internal."``).
+
+Rollback without knowing the old values: a Chaos Toolkit rollback cannot see the
+output of the method's actions, so ``remove_record`` and ``point_record`` take an
+optional ``backup`` path and write the record set they replace there, as JSON
+(``{"zone", "name", "rdtype", "ttl", "values"}``), *before* changing anything; then
+``restore_record`` with the same ``backup`` puts it back. A backup of a record that
+did not exist holds ``"values": []``, and restoring it deletes the record again. The
+file is left in place, so running the rollback twice is harmless.
+
+``resolver_fault`` writes the sandbox server's fault record (the TXT record set of
+``_gameday-fault.<zone>``, see ``gamedays.sandbox.dns``); a server without that
+convention just stores the TXT record and is not slowed down.
+
+Every refusal (REFUSED, NOTZONE, NOTAUTH...), timeout or unreachable server raises
+chaoslib's ``ActivityFailed`` with a message naming the server, the record and why.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import math
+import os
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import dns.exception
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataset
+import dns.rdatatype
+import dns.update
+from chaoslib.exceptions import ActivityFailed
+
+__all__ = ["clear_resolver_fault", "point_record", "remove_record", "resolver_fault", "restore_record"]
+
+logger = logging.getLogger(__name__)
+
+FAULT_LABEL = "_gameday-fault"
+MAX_FAULT_DELAY = 30.0
+DEFAULT_TIMEOUT = 3.0
+_ATTEMPTS = 3
+
+
+def remove_record(
+    server: str, zone: str, name: str, rdtype: str = "A", backup: str | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> dict[str, Any]:
+    """Delete the ``rdtype`` record set of ``name``; returns what was removed (and saves it to ``backup``).
+
+    The delete is conditional on the record set still holding what was read (an RFC 2136
+    prerequisite), so what is returned and saved is exactly what was removed.
+    """
+    target = _Target.of(server, zone, name, rdtype, timeout)
+    for _ in range(_ATTEMPTS):
+        current = target.read()
+        if current is None:
+            raise ActivityFailed(f"{target.fqdn} has no {target.rdtype} record on {server}: nothing to remove")
+        if backup is not None:
+            _write_backup(backup, target, current)
+        update = target.update()
+        update.present(target.name, _with_ttl_zero(current))  # RFC 2136 2.4.2: prerequisites carry TTL 0
+        update.delete(target.name, target.rdtype)
+        if target.send(update, f"remove {target.fqdn} {target.rdtype}", retry_on=dns.rcode.NXRRSET):
+            logger.info("removed %s %s %s from %s", target.fqdn, target.rdtype, _values(current), server)
+            return target.describe(current.ttl, _values(current))
+    raise ActivityFailed(f"{target.fqdn} {target.rdtype} kept changing on {server}: gave up after {_ATTEMPTS} attempts")
+
+
+def point_record(
+    server: str,
+    zone: str,
+    name: str,
+    rdtype: str,
+    values: list[str],
+    ttl: int = 1,
+    backup: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> dict[str, Any]:
+    """Replace the ``rdtype`` record set of ``name`` with ``values`` (a wrong address); returns the previous one."""
+    if not values:
+        raise ActivityFailed("point_record needs at least one value; use remove_record to delete a record")
+    target = _Target.of(server, zone, name, rdtype, timeout)
+    current = target.read()
+    if backup is not None:
+        _write_backup(backup, target, current)
+    target.replace(list(values), _ttl(ttl))
+    previous = target.describe(current.ttl, _values(current)) if current is not None else target.describe(0, [])
+    logger.info("pointed %s %s at %s on %s (was %s)", target.fqdn, target.rdtype, values, server, previous["values"])
+    return previous
+
+
+def restore_record(
+    server: str,
+    zone: str,
+    name: str,
+    rdtype: str = "A",
+    values: list[str] | None = None,
+    ttl: int | None = None,
+    backup: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> dict[str, Any]:
+    """Set the ``rdtype`` record set of ``name`` to ``values``, or to what ``backup`` saved; returns what it set.
+
+    Explicit ``values`` win over the backup; an empty list (or a backup of a record that
+    did not exist) deletes the record set.
+    """
+    target = _Target.of(server, zone, name, rdtype, timeout)
+    if values is None:
+        if backup is None:
+            raise ActivityFailed("restore_record needs the values to restore, or the backup file the fault wrote")
+        saved = _read_backup(backup, target)
+        values = list(saved["values"])
+        ttl = ttl if ttl is not None else int(saved["ttl"])
+    final_ttl = _ttl(ttl if ttl is not None else 1)
+    if values:
+        target.replace(list(values), final_ttl)
+    else:
+        update = target.update()
+        update.delete(target.name, target.rdtype)
+        target.send(update, f"delete {target.fqdn} {target.rdtype}")
+    logger.info("restored %s %s to %s on %s", target.fqdn, target.rdtype, values, server)
+    return target.describe(final_ttl, list(values))
+
+
+def resolver_fault(
+    server: str, zone: str, delay: float = 0.0, drop: bool = False, timeout: float = DEFAULT_TIMEOUT
+) -> dict[str, Any]:
+    """Slow down (``delay`` seconds on every answer) or black-hole (``drop``) the zone's DNS server."""
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not math.isfinite(delay):
+        raise ActivityFailed(f"delay must be a number of seconds, got {delay!r}")
+    if not 0.0 <= float(delay) <= MAX_FAULT_DELAY:
+        raise ActivityFailed(f"delay must be between 0 and {MAX_FAULT_DELAY:g} seconds, got {delay!r}")
+    target = _Target.of(server, zone, FAULT_LABEL, "TXT", timeout)
+    update = target.update()
+    update.delete(target.name, "TXT")
+    if delay > 0 or drop:
+        update.add(target.name, 1, "TXT", f'"delay={float(delay):g}" "drop={"true" if drop else "false"}"')
+    target.send(update, "set the resolver fault")
+    logger.info("resolver fault on %s: delay=%gs drop=%s", server, delay, drop)
+    return {"server": server, "zone": target.zone.to_text(), "delay": float(delay), "drop": bool(drop)}
+
+
+def clear_resolver_fault(server: str, zone: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+    """Remove the resolver fault: answers come at full speed again."""
+    return resolver_fault(server, zone, delay=0.0, drop=False, timeout=timeout)
+
+
+class _Target:
+    """One record set on one server: reads it, and sends updates for it."""
+
+    def __init__(
+        self, host: str, port: int, server: str, zone: dns.name.Name, name: dns.name.Name, rdtype: str, timeout: float
+    ) -> None:
+        self.host, self.port, self.server = host, port, server
+        self.zone, self.name, self.rdtype, self.timeout = zone, name, rdtype, timeout
+
+    @classmethod
+    def of(cls, server: str, zone: str, name: str, rdtype: str, timeout: float) -> _Target:
+        host, port = _parse_server(server)
+        try:
+            origin = dns.name.from_text(zone)
+            owner = _absolute(name, origin)
+            kind = dns.rdatatype.to_text(dns.rdatatype.from_text(rdtype.strip().upper()))
+        except (dns.exception.DNSException, ValueError) as exc:
+            raise ActivityFailed(f"bad DNS record {name!r} {rdtype!r} in zone {zone!r}: {exc}") from None
+        return cls(host, port, server, origin, owner, kind, float(timeout))
+
+    @property
+    def fqdn(self) -> str:
+        return self.name.to_text()
+
+    def describe(self, ttl: int, values: list[str]) -> dict[str, Any]:
+        return {
+            "server": self.server, "zone": self.zone.to_text(), "name": self.fqdn,
+            "rdtype": self.rdtype, "ttl": ttl, "values": values,
+        }  # fmt: skip
+
+    def update(self) -> dns.update.UpdateMessage:
+        return dns.update.UpdateMessage(self.zone)
+
+    def read(self) -> dns.rdataset.Rdataset | None:
+        """The record set as the server holds it now (asked directly: no cache in between), or None."""
+        query = dns.message.make_query(self.name, self.rdtype)
+        response = self._exchange(query, f"read {self.fqdn} {self.rdtype}")
+        rcode = response.rcode()
+        if rcode == dns.rcode.NXDOMAIN:
+            return None
+        if rcode != dns.rcode.NOERROR:
+            raise ActivityFailed(
+                f"DNS server {self.server} refused to answer for {self.fqdn} {self.rdtype}: {dns.rcode.to_text(rcode)}"
+            )
+        kind = dns.rdatatype.from_text(self.rdtype)
+        for rrset in response.answer:
+            if rrset.name == self.name and rrset.rdtype == kind:
+                return rrset.to_rdataset()
+        return None
+
+    def replace(self, values: list[str], ttl: int) -> None:
+        update = self.update()
+        try:
+            update.replace(self.name, ttl, self.rdtype, *values)
+        except (dns.exception.DNSException, ValueError) as exc:
+            raise ActivityFailed(f"bad {self.rdtype} value in {values!r}: {exc}") from None
+        self.send(update, f"set {self.fqdn} {self.rdtype}")
+
+    def send(self, update: dns.update.UpdateMessage, what: str, retry_on: int | None = None) -> bool:
+        """Send ``update``; True on NOERROR, False on ``retry_on``, ActivityFailed on anything else."""
+        rcode = self._exchange(update, what).rcode()
+        if rcode == dns.rcode.NOERROR:
+            return True
+        if retry_on is not None and rcode == retry_on:
+            return False
+        raise ActivityFailed(f"DNS server {self.server} refused to {what} in zone {self.zone}: {dns.rcode.to_text(rcode)}")
+
+    def _exchange(self, message: dns.message.Message, what: str) -> dns.message.Message:
+        try:
+            return dns.query.tcp(message, self.host, port=self.port, timeout=self.timeout)
+        except dns.exception.Timeout:
+            raise ActivityFailed(f"DNS server {self.server} did not answer within {self.timeout:g}s (trying to {what})") from None
+        except (OSError, dns.exception.DNSException) as exc:
+            raise ActivityFailed(f"cannot reach DNS server {self.server} (trying to {what}): {exc}") from None
+
+
+def _parse_server(server: str) -> tuple[str, int]:
+    """``host:port``, ``[v6]:port`` or ``host`` (port 53) to an IP address and a port."""
+    text = server.strip()
+    host, port_text = text, "53"
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else "53"
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+    try:
+        port = int(port_text)
+        if not 0 < port < 65536:
+            raise ValueError
+    except ValueError:
+        raise ActivityFailed(f"DNS server {server!r} is not host:port with a port of 1-65535") from None
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            host = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)[0][4][0]
+        except OSError as exc:
+            raise ActivityFailed(f"cannot resolve the DNS server host {host!r}: {exc}") from None
+    return host, port
+
+
+def _absolute(name: str, origin: dns.name.Name) -> dns.name.Name:
+    """Same rule as the sandbox server: ``@`` is the apex; trailing dot or zone suffix: absolute; else relative."""
+    text = name.strip()
+    if text in ("", "@"):
+        return origin
+    as_absolute = dns.name.from_text(text)
+    if text.endswith(".") or as_absolute.is_subdomain(origin):
+        return as_absolute
+    return dns.name.from_text(text, origin=origin)
+
+
+def _with_ttl_zero(rdataset: dns.rdataset.Rdataset) -> dns.rdataset.Rdataset:
+    copy = dns.rdataset.Rdataset(rdataset.rdclass, rdataset.rdtype)
+    for rdata in rdataset:
+        copy.add(rdata, 0)
+    return copy
+
+
+def _values(rdataset: dns.rdataset.Rdataset) -> list[str]:
+    return sorted(rdata.to_text() for rdata in rdataset)
+
+
+def _ttl(ttl: int) -> int:
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0:
+        raise ActivityFailed(f"ttl must be a whole number of seconds >= 0, got {ttl!r}")
+    return ttl
+
+
+def _write_backup(path: str, target: _Target, current: dns.rdataset.Rdataset | None) -> None:
+    """Save the record set atomically (temp file + rename), so a crash never leaves half a backup."""
+    data = target.describe(current.ttl if current is not None else 0, _values(current) if current is not None else [])
+    destination = Path(path)
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, destination)
+    except OSError as exc:
+        raise ActivityFailed(f"cannot write the DNS backup {path}: {exc}") from None
+
+
+def _read_backup(path: str, target: _Target) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ActivityFailed(f"DNS backup {path} does not exist: the fault did not run, or wrote it elsewhere") from None
+    except (OSError, ValueError) as exc:
+        raise ActivityFailed(f"cannot read the DNS backup {path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("values"), list) or not isinstance(data.get("ttl"), int):
+        raise ActivityFailed(f"DNS backup {path} is not a record set saved by gamedays.faults.dns")
+    if dns.name.from_text(str(data.get("name"))) != target.name or str(data.get("rdtype")) != target.rdtype:
+        raise ActivityFailed(
+            f"DNS backup {path} holds {data.get('name')} {data.get('rdtype')}, not {target.fqdn} {target.rdtype}"
+        )
+    return data
