@@ -83,11 +83,74 @@ def report(folder: str) -> None:
     _later("it lands with the impact report")
 
 
-@cli.command()
-@click.argument("action", type=click.Choice(["up", "down", "status"]))
-def sandbox(action: str) -> None:
-    """Start, inspect or stop the embedded sandbox environment."""
-    _later("it lands with the sandbox")
+@cli.group()
+def sandbox() -> None:
+    """Start, inspect or stop the embedded sandbox: a real system to break on 127.0.0.1."""
+
+
+_name_option = click.option("--name", default="default", show_default=True, help="Run several sandboxes side by side.")
+
+
+@sandbox.command("up")
+@_name_option
+@click.option("--detach", is_flag=True, help="Return once healthy; print only `export NAME=value` lines for eval.")
+@click.option("--replicas", default=3, show_default=True, type=click.IntRange(1, 10), help="Shop replicas (pods).")
+def sandbox_up(name: str, detach: bool, replicas: int) -> None:
+    """Start the sandbox; stay in the foreground until Ctrl-C, or --detach."""
+    import shutil
+
+    from gamedays.sandbox import registry
+    from gamedays.sandbox.supervisor import serve
+
+    directory = registry.directory_of(name)
+    if detach:
+        started = registry.up_detached(directory, replicas=replicas)
+        click.echo(started.info.exports())
+        return
+    already = registry.running(directory)
+    if already is not None:
+        raise click.UsageError(f"a sandbox named {name!r} is already running (pid {already.pid}); `gameday sandbox down --name {name}` first")
+
+    def ready(info) -> None:  # type: ignore[no-untyped-def]
+        click.echo(f"sandbox {name!r} is up in {info.started_seconds:.1f}s; Ctrl-C stops it.")
+        for what, where in info.endpoints.items():
+            click.echo(f"  {what:38} {where}")
+        click.echo("\nIn another shell:")
+        click.echo(info.exports())
+
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        serve(directory, replicas=replicas, on_ready=ready)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    click.echo(f"sandbox {name!r} stopped.")
+
+
+@sandbox.command("status")
+@_name_option
+def sandbox_status(name: str) -> None:
+    """Say whether the sandbox runs and where its parts answer (exit 1 when it does not run)."""
+    from gamedays.sandbox import registry
+
+    found = registry.running(registry.directory_of(name))
+    if found is None:
+        click.echo(f"sandbox {name!r} is not running")
+        raise SystemExit(ExitCode.FINDINGS)
+    click.echo(f"sandbox {name!r} is running (supervisor pid {found.pid}, {found.info.directory})")
+    for what, where in found.info.endpoints.items():
+        click.echo(f"  {what:38} {where}")
+
+
+@sandbox.command("down")
+@_name_option
+def sandbox_down(name: str) -> None:
+    """Stop the sandbox and everything it started."""
+    from gamedays.sandbox import registry
+
+    if registry.down(registry.directory_of(name)):
+        click.echo(f"sandbox {name!r} stopped")
+    else:
+        click.echo(f"sandbox {name!r} was not running")
 
 
 def _summary(loaded: LoadedPlan) -> str:
