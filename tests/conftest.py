@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gamedays.cli import main
+from tests import httpserver
 from tests.support import REPO, Tree
 
 
@@ -56,3 +57,9 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Tree:
     (tmp_path / "plans").mkdir()
     monkeypatch.chdir(tmp_path)  # messages name files relative to the working directory
     return Tree(tmp_path)
+
+
+@pytest.fixture
+def http_server():
+    """(base URL, behaviour): a real local HTTP server; set behaviour.status/delay/body to change its answers."""
+    yield from httpserver.serve()

@@ -1,4 +1,4 @@
-"""A real HTTP server on 127.0.0.1 whose answers a test can change."""
+"""A real HTTP server on 127.0.0.1 whose answers a test can change (status, delay, body)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
+from typing import Iterator
 
 
 @dataclass
@@ -19,8 +18,7 @@ class Behaviour:
     requests: list[tuple[str, str, bytes]] = field(default_factory=list)
 
 
-@pytest.fixture
-def http_server():
+def serve() -> Iterator[tuple[str, "Behaviour"]]:
     behaviour = Behaviour()
 
     class Handler(BaseHTTPRequestHandler):

@@ -1,0 +1,194 @@
+"""The journal's events: one typed record per line of reports/<gameday>/journal.jsonl.
+
+The report is a pure function of these events, so they record facts as they
+happened (what was sampled, when a fault started, what an experiment said),
+never conclusions that could be derived later. Every event carries ``at``, the
+wall-clock time (seconds since the epoch, UTC) when it happened.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from gamedays.model.outcomes import Outcome
+
+JOURNAL_VERSION = 1
+
+
+class Mode(str, Enum):
+    RUN = "run"
+    REHEARSAL = "rehearsal"
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at: float
+
+
+class SLOInfo(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    service: str
+    kind: str
+    objective: float  # a share, e.g. 0.999
+    window_seconds: float
+    source: str
+
+
+class StepInfo(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    title: str
+    experiment: str  # path, for the report
+    hypothesis: tuple[str, ...]
+    recover_within_seconds: float | None
+
+
+class GamedayStarted(_Event):
+    event: Literal["gameday_started"] = "gameday_started"
+    version: int = JOURNAL_VERSION
+    gameday: str
+    title: str
+    date: str
+    plan: str
+    environment: str
+    mode: Mode
+    commander: str
+    scribe: str | None = None
+    participants: tuple[str, ...] = ()
+    slos: tuple[SLOInfo, ...]
+    steps: tuple[StepInfo, ...]
+    interval_seconds: float
+    budget_allowance: float | None  # share of each SLO's window budget the gameday may burn
+    abort_when: tuple[str, ...] = ()
+    tolerate_seconds: float = 0.0
+
+
+class SampleTaken(_Event):
+    event: Literal["sample"] = "sample"
+    slo: str
+    good: bool
+    value: float | None = None
+    error: str | None = None
+    elapsed: float = 0.0
+
+
+class PhaseStarted(_Event):
+    """Baseline, cooldown, recovery wait: the gameday's own phases between experiments."""
+
+    event: Literal["phase"] = "phase"
+    phase: Literal["baseline", "cooldown", "recovery"]
+    step: str | None = None
+    seconds: float
+
+
+class StepStarted(_Event):
+    event: Literal["step_started"] = "step_started"
+    step: str
+
+
+class FaultArmed(_Event):
+    """Written before an experiment may inject anything: with these, its rollbacks can be played later."""
+
+    event: Literal["fault_armed"] = "fault_armed"
+    step: str
+    experiment_path: str
+    experiment: dict[str, Any]  # the Chaos Toolkit body (references to secrets only, never values)
+    configuration: dict[str, Any]
+    dry: bool = False
+
+
+class ExperimentProgress(_Event):
+    """What the Chaos Toolkit run reported: hypothesis checks, method and rollbacks start/end."""
+
+    event: Literal["experiment"] = "experiment"
+    step: str
+    kind: Literal[
+        "started",
+        "hypothesis_before",
+        "method_started",
+        "method_completed",
+        "hypothesis_after",
+        "rollbacks_started",
+        "rollbacks_completed",
+        "finished",
+    ]
+    met: bool | None = None
+    status: str | None = None
+    deviated: bool | None = None
+
+
+class GuardrailTripped(_Event):
+    event: Literal["guardrail"] = "guardrail"
+    step: str | None
+    reason: Literal["slo_breach", "error_budget"]
+    slo: str
+    breach_started: float  # the first bad sample of the breach
+    detected_at: float  # the sample that crossed the guardrail (at is when the abort was asked)
+    detail: str
+
+
+class RollbacksPlayed(_Event):
+    """Rollbacks played outside the experiment's own run: after a crash, or by `gameday recover`."""
+
+    event: Literal["rollbacks_played"] = "rollbacks_played"
+    step: str
+    by: Literal["engine", "recover"]
+    succeeded: bool
+    detail: str = ""
+
+
+class StepFinished(_Event):
+    event: Literal["step_finished"] = "step_finished"
+    step: str
+    outcome: Outcome
+    ctk_status: str
+    deviated: bool
+    journal: str  # the Chaos Toolkit journal, relative to the report folder
+    detail: str = ""
+
+
+class Interrupted(_Event):
+    event: Literal["interrupted"] = "interrupted"
+    signal: str
+
+
+class GamedayFinished(_Event):
+    event: Literal["gameday_finished"] = "gameday_finished"
+    outcome: Outcome
+    exit_code: int
+
+
+Event = Annotated[
+    Union[
+        GamedayStarted,
+        SampleTaken,
+        PhaseStarted,
+        StepStarted,
+        FaultArmed,
+        ExperimentProgress,
+        GuardrailTripped,
+        RollbacksPlayed,
+        StepFinished,
+        Interrupted,
+        GamedayFinished,
+    ],
+    Field(discriminator="event"),
+]
+
+EVENT = TypeAdapter(Event)
+
+
+def encode(event: BaseModel) -> str:
+    """One journal line (no newline)."""
+    return event.model_dump_json(exclude_none=False)
+
+
+def decode(line: str) -> Event:
+    return EVENT.validate_json(line)
