@@ -26,7 +26,7 @@ def test_validate_prints_a_summary_of_the_may_plan(gameday, repo, monkeypatch):
     assert "SLOs         4 in use of 5 in probes/slos.yaml" in out
     assert "DR checks    3" in out
     assert "database cluster 'shop-db'" in out and "(RTO 5m, RPO 30s)" in out
-    assert "estimated    19m35s" in out
+    assert "estimated    19m40s" in out
     assert "R-4          all 3 key components have a DR playbook" in out
 
 
@@ -41,7 +41,7 @@ def test_strict_validation_fails_on_r4_gaps(gameday, tree):
 
 
 def test_commands_of_later_issues_say_so_and_exit_2(gameday):
-    result = gameday("run", "plans/2024-05.yaml")
+    result = gameday("report", "reports/2024-05")
     assert result.code == 2
     assert "this command is not available yet" in result.err
 

@@ -54,9 +54,9 @@ def test_dr_targets_come_from_the_plan_or_the_playbook(repo):
 
 def test_the_estimate_adds_baseline_experiments_recovery_and_dr(repo):
     loaded = load_plan(repo / "plans/2024-05.yaml")
-    # 30s baseline; pod-kill: 5s pause + max(30s, 20s cooldown); failover: max(60s, 20s); dns: max(30s, 20s);
+    # 30s baseline; pod-kill: 5s pause + max(30s, 20s cooldown); failover: max(60s, 20s); dns: 5s + max(30s, 20s);
     # DR: 5m + 2m + 10m
-    assert loaded.estimated_duration() == Duration(30 + 5 + 30 + 60 + 30 + 300 + 120 + 600)
+    assert loaded.estimated_duration() == Duration(30 + 5 + 30 + 60 + 5 + 30 + 300 + 120 + 600)
 
 
 def test_r4_coverage_reports_each_uncovered_component(tree):
