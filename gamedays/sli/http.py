@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import time
 import urllib.error
 import urllib.request
@@ -16,19 +17,19 @@ from gamedays.sli.redact import safe_url
 def measure(sli: HttpSLI, env: Mapping[str, str], timeout: float) -> Measurement:
     url = expand(sli.url, env)
     body = expand(sli.body, env).encode() if sli.body is not None else None
-    request = urllib.request.Request(url, data=body, method=sli.method)
-    if body is not None:
-        request.add_header("Content-Type", "application/json")
     limit = min(timeout, sli.timeout.seconds)
     start = time.perf_counter()
     try:
+        request = urllib.request.Request(url, data=body, method=sli.method)  # ValueError: not a URL
+        if body is not None:
+            request.add_header("Content-Type", "application/json")
         with urllib.request.urlopen(request, timeout=limit) as response:  # noqa: S310 - URLs come from the plan
             response.read(1 << 16)
             status = response.status
     except urllib.error.HTTPError as exc:
         status = exc.code
         exc.close()
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:  # InvalidURL, IncompleteRead
         reason = getattr(exc, "reason", exc)
         return Measurement.failed(f"{sli.method} {safe_url(url)}: {reason}", time.perf_counter() - start)
     elapsed = time.perf_counter() - start

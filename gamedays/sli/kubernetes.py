@@ -1,12 +1,34 @@
-"""Kubernetes: ready pods of a deployment, read through the environment's kubeconfig."""
+"""Kubernetes: ready pods of a deployment, read through the environment's kubeconfig.
+
+The kubeconfig is the file named by ``KUBECONFIG`` in the ``env`` given to
+:func:`measure`, else ``~/.kube/config``; it is read afresh on every sample. It is
+never taken from the ``kubernetes`` package's default location, which that package
+fixes from the process environment once, when it is first imported: in a
+long-lived process that would be whatever ``KUBECONFIG`` was at import time.
+
+One request per sample, with no retry (the client's pool retries 3 times by
+default), so a sample against a silent API lasts about its timeout, not four times
+that.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from typing import Mapping
 
 from gamedays.model.measurement import Measurement
 from gamedays.model.slo import KubernetesSLI
+from gamedays.sli.redact import safe_url
+
+DEFAULT_KUBECONFIG = "~/.kube/config"
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^\"'()]+)")
+
+
+def kubeconfig_path(env: Mapping[str, str]) -> str:
+    """The kubeconfig a sample reads: ``KUBECONFIG`` of ``env`` (may list several files), else ``~/.kube/config``."""
+    return env.get("KUBECONFIG") or os.path.expanduser(DEFAULT_KUBECONFIG)
 
 
 def measure(sli: KubernetesSLI, env: Mapping[str, str], timeout: float) -> Measurement:
@@ -14,22 +36,44 @@ def measure(sli: KubernetesSLI, env: Mapping[str, str], timeout: float) -> Measu
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
 
+    what = f"deployment {sli.namespace}/{sli.deployment}"
+    path = kubeconfig_path(env)
     start = time.perf_counter()
+    settings = client.Configuration()
+    settings.retries = False
+    if not any(os.path.isfile(part) for part in path.split(os.pathsep) if part):
+        return Measurement.failed(f"cannot load the kubeconfig {path}: no such file (set KUBECONFIG)")
     try:
-        api_client = config.new_client_from_config(config_file=env.get("KUBECONFIG"))
-    except (config.ConfigException, OSError, TypeError) as exc:
-        return Measurement.failed(f"cannot load the kubeconfig: {exc}", time.perf_counter() - start)
+        api_client = config.new_client_from_config(config_file=path, client_configuration=settings)
+    except (config.ConfigException, OSError, TypeError, ValueError) as exc:
+        return Measurement.failed(f"cannot load the kubeconfig {path}: {exc}", time.perf_counter() - start)
     try:
         with api_client:
             deployment = client.AppsV1Api(api_client).read_namespaced_deployment_status(
                 sli.deployment, sli.namespace, _request_timeout=timeout
             )
     except ApiException as exc:
-        return Measurement.failed(f"deployment {sli.namespace}/{sli.deployment}: HTTP {exc.status} {exc.reason}", time.perf_counter() - start)
+        if exc.status == 404:
+            error = f"{what} not found (HTTP 404 from {safe_url(settings.host)})"
+        else:
+            error = f"{what}: HTTP {exc.status} {exc.reason} from {safe_url(settings.host)}"
+        return Measurement.failed(error, time.perf_counter() - start)
     except (HTTPError, OSError) as exc:
-        return Measurement.failed(f"deployment {sli.namespace}/{sli.deployment}: {exc}", time.perf_counter() - start)
+        error = f"{what}: cannot reach the Kubernetes API at {safe_url(settings.host)}: {_reason(exc)}"
+        return Measurement.failed(error, time.perf_counter() - start)
     elapsed = time.perf_counter() - start
     ready = (deployment.status.ready_replicas or 0) if deployment.status else 0
     if ready < sli.min_ready:
-        return Measurement(False, float(ready), f"{ready} ready pods, fewer than {sli.min_ready}", elapsed)
+        return Measurement(False, float(ready), f"{what}: {ready} ready pods, fewer than {sli.min_ready}", elapsed)
     return Measurement(True, float(ready), None, elapsed)
+
+
+def _reason(exc: BaseException) -> str:
+    """The short cause of a connection failure ("Connection refused", "Read timed out. ..."), no URL."""
+    text = str(exc)
+    found = _ERRNO.search(text)
+    if found:
+        return found.group(1).strip()
+    if "timed out" in text.lower():
+        return "timed out"
+    return text

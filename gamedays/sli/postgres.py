@@ -1,4 +1,10 @@
-"""PostgreSQL: a write/read round trip, a read, or the replication lag seen from the primary."""
+"""PostgreSQL: a write/read round trip, a read, or the replication lag seen from the primary.
+
+One connection per sample, closed after it. libpq (and psycopg) wait at least 2 s to
+connect whatever the timeout, so a server that does not answer at all costs a sample
+about max(2 s, timeout); a refused connection is bad at once. The lag check needs a
+role allowed to read ``pg_stat_replication`` (superuser, or a member of ``pg_monitor``).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ def measure(sli: PostgresSLI, env: Mapping[str, str], timeout: float) -> Measure
     try:
         with psycopg.connect(
             dsn, connect_timeout=max(1, round(limit)), autocommit=True, application_name="gameday-sli",
-            options=f"-c statement_timeout={int(limit * 1000)}",
+            options=f"-c statement_timeout={max(1, int(limit * 1000))}",
         ) as conn:
             if sli.check == "read":
                 conn.execute("SELECT 1").fetchone()
@@ -51,12 +57,26 @@ def _round_trip(conn: object) -> float:
 
 
 def _lag(sli: PostgresSLI, conn: object, elapsed: float) -> Measurement:
+    """The largest ``replay_lag`` of the streaming replicas (0 when caught up and idle).
+
+    A role without ``pg_read_all_stats`` (``pg_monitor``) sees the rows of
+    ``pg_stat_replication`` with every column but the pid NULL: that is said as such,
+    not mistaken for a missing replica.
+    """
     rows = conn.execute(  # type: ignore[attr-defined]
-        "SELECT coalesce(extract(epoch FROM replay_lag), 0) FROM pg_stat_replication WHERE state = 'streaming'"
+        "SELECT state, extract(epoch FROM replay_lag)::float8, current_user FROM pg_stat_replication"
     ).fetchall()
-    if not rows:
+    streaming = [row for row in rows if row[0] == "streaming"]
+    if not streaming:
+        if rows and all(row[0] is None for row in rows):
+            user = rows[0][2]
+            return Measurement(
+                False, None,
+                f"role {user} may not read the replication state (pg_stat_replication): GRANT pg_monitor TO {user}",
+                elapsed,
+            )  # fmt: skip
         return Measurement(False, None, "no streaming replica is connected to this server", elapsed)
-    lag = max(float(r[0]) for r in rows)
+    lag = max(float(row[1] or 0.0) for row in streaming)
     if sli.max_lag is not None and lag > sli.max_lag.seconds:
         return Measurement(False, lag, f"replication lag {lag:.2f}s over {sli.max_lag}", elapsed)
     return Measurement(True, lag, None, elapsed)

@@ -8,6 +8,7 @@ the query is PromQL, which must return a single series (aggregate it otherwise).
 
 from __future__ import annotations
 
+import http.client
 import json
 import math
 import re
@@ -121,8 +122,10 @@ def measure(sli: PrometheusSLI, env: Mapping[str, str], timeout: float) -> Measu
             value = scrape(url, sli.query, limit)
         else:
             value = instant_query(url, sli.query, limit)
-    except (PrometheusError, OSError, ValueError, KeyError, IndexError) as exc:
+    except (PrometheusError, OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         return Measurement.failed(str(exc), time.perf_counter() - start)
+    except http.client.HTTPException as exc:  # InvalidURL, a cut body (IncompleteRead), a status line of garbage
+        return Measurement.failed(f"{safe_url(url)}: {type(exc).__name__}: {exc}", time.perf_counter() - start)
     elapsed = time.perf_counter() - start
     if sli.min is not None and value < sli.min:
         return Measurement(False, value, f"{sli.query} = {value:g}, below {sli.min:g}", elapsed)

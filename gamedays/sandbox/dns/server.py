@@ -169,7 +169,10 @@ class ZoneServer:
         reply = answer_query(request, self.zone.state)
         wire = reply.pack()
         if not tcp and len(wire) > _udp_limit(request):
-            wire = reply.truncate().pack()
+            truncated = reply.truncate()  # header only, TC set: the client retries over TCP
+            for question in reply.questions:
+                truncated.add_question(question)  # dnspython rejects a reply without its question
+            wire = truncated.pack()
         return wire
 
     def _update(self, data: bytes) -> bytes:

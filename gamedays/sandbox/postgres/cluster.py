@@ -327,6 +327,8 @@ class PostgresCluster:
             with server.connect() as conn:
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
                 conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(database, role))
+                # the replication-lag SLI reads pg_stat_replication as the application's role
+                conn.execute(sql.SQL("GRANT pg_monitor TO {}").format(role))
         except psycopg.Error as exc:
             raise SandboxError(f"cannot create the {self.settings.database} database on {server.name}: {exc}") from None
 
