@@ -182,8 +182,11 @@ def test_reset_resets_open_and_new_connections_on_both_sides(proxy: TcpProxy, ec
         with pytest.raises(ConnectionResetError):
             sock.recv(10)  # within the socket's 2 s timeout: the RST comes within 50 ms
     assert wait_until(lambda: echo.resets == 1)  # the target's side of the connection was reset too
-    with connect(proxy.port, timeout=2) as fresh:
-        assert _ended(fresh) == "reset"
+    try:
+        with connect(proxy.port, timeout=2) as fresh:
+            assert _ended(fresh) == "reset"
+    except ConnectionResetError:
+        pass  # the RST can beat connect() itself back: the new connection was reset all the same
     assert echo.accepted == 1
     proxy.clear_fault()
     assert round_trip(proxy.port) < 0.5
