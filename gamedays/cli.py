@@ -64,16 +64,65 @@ def _later(issue: str) -> None:
 
 @cli.command()
 @click.argument("plan", type=click.Path(dir_okay=False))
-def run(plan: str) -> None:
-    """Run a gameday plan: experiments, SLO monitor, guardrails, DR checks, report."""
-    _later("it lands with the engine")
+@click.option("--confirm", metavar="ENVIRONMENT", help="Required to run against production: --confirm production.")
+def run(plan: str, confirm: str | None) -> None:
+    """Run a gameday plan: experiments, SLO monitor, guardrails, journal."""
+    _run_plan(plan, confirm, rehearsal=False)
 
 
 @cli.command()
 @click.argument("plan", type=click.Path(dir_okay=False))
-def rehearse(plan: str) -> None:
-    """Dry-run rehearsal of a plan: everything but the faults."""
-    _later("it lands with the engine")
+@click.option("--confirm", metavar="ENVIRONMENT", help="Required to rehearse against production.")
+def rehearse(plan: str, confirm: str | None) -> None:
+    """Dry-run rehearsal of a plan: everything but the faults (Chaos Toolkit's dry actions)."""
+    _run_plan(plan, confirm, rehearsal=True)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+def recover(folder: str) -> None:
+    """After the orchestrator was killed: play the rollbacks of every fault its journal left open."""
+    import os
+    from pathlib import Path
+
+    from gamedays.engine.recover import recover as recover_faults
+
+    results = recover_faults(Path(folder), os.environ)
+    if not results:
+        click.echo(f"{folder}: no fault is left open; nothing to recover")
+        return
+    for result in results:
+        verdict = "rolled back" if result.succeeded else f"rollbacks FAILED: {result.detail}"
+        click.echo(f"step {result.step}: {verdict}")
+    if not all(r.succeeded for r in results):
+        raise SystemExit(ExitCode.FINDINGS)
+
+
+def _run_plan(plan_path: str, confirm: str | None, rehearsal: bool) -> None:
+    import os
+
+    from gamedays.engine.run import Orchestrator
+    from gamedays.engine.target import check_confirmation, target_environment
+    from gamedays.loading.plan import load_plan
+    from gamedays.loading.source import display_path
+    from gamedays.model.events import Mode
+
+    loaded = load_plan(plan_path)
+    check_confirmation(loaded.plan, confirm)
+    click.echo(_summary(loaded))
+    mode = Mode.REHEARSAL if rehearsal else Mode.RUN
+    report_dir = loaded.report_dir / "rehearsal" if rehearsal else loaded.report_dir
+    with target_environment(loaded.plan, os.environ) as target:
+        click.echo(f"target: {target.description}")
+        result = Orchestrator(loaded, target, mode=mode, report_dir=report_dir, out=sys.stdout).run()
+    analysis = result.analysis
+    click.echo(f"\njournal: {display_path(result.journal)}")
+    for step in analysis.steps:
+        ttd = f", detected in {step.time_to_detect:.1f}s" if step.time_to_detect is not None else ""
+        ttr = f", recovered in {step.time_to_recover:.1f}s" if step.time_to_recover is not None else ""
+        click.echo(f"  {step.id:24} {step.outcome.value:9}{ttd}{ttr}")
+    click.echo(f"{'rehearsal' if rehearsal else 'gameday'} {analysis.outcome.value}")
+    raise SystemExit(int(analysis.exit_code))
 
 
 @cli.command()

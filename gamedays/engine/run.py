@@ -1,0 +1,387 @@
+"""`gameday run` and `gameday rehearse`: one whole monthly plan, from the first baseline sample
+to the last recovery, leaving a complete journal.
+
+The orchestrator samples every SLI itself (:mod:`.monitor`), runs each
+experiment in its own process with rollbacks always played
+(:mod:`.experiment_process`), aborts through the guardrails, and records every
+fact in the journal before acting on it: a fault is armed (with its rollbacks)
+before it can be injected. SIGINT/SIGTERM interrupt the running experiment,
+whose rollbacks run; a second Ctrl-C does not skip them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Callable, Mapping, TextIO
+
+from pydantic import BaseModel
+
+from gamedays.engine.experiment_process import ChildEvent, ExperimentProcess, ExperimentSpec, run_rollbacks
+from gamedays.engine.guardrails import Guardrails
+from gamedays.engine.journal import JOURNAL, Journal, read_journal
+from gamedays.engine.monitor import Monitor
+from gamedays.engine.progress import Progress
+from gamedays.engine.target import Target
+from gamedays.model.errors import GamedayError
+from gamedays.model.events import (
+    ExperimentProgress,
+    FaultArmed,
+    GamedayFinished,
+    GamedayStarted,
+    GuardrailTripped,
+    Interrupted,
+    Mode,
+    PhaseStarted,
+    RollbacksPlayed,
+    SampleTaken,
+    SLOInfo,
+    StepFinished,
+    StepInfo,
+    StepStarted,
+)
+from gamedays.model.loaded import LoadedPlan, ResolvedStep
+from gamedays.model.measurement import Measurement
+from gamedays.model.outcomes import ExitCode, Outcome
+from gamedays.model.plan import OnFailure
+from gamedays.reporting.analysis import Analysis, analyse
+
+POLL = 0.05
+
+
+class PreflightFailed(GamedayError):
+    exit_code = ExitCode.ABORTED
+
+
+@dataclass(frozen=True)
+class RunResult:
+    analysis: Analysis
+    journal: Path
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        loaded: LoadedPlan,
+        target: Target,
+        *,
+        mode: Mode = Mode.RUN,
+        report_dir: Path | None = None,
+        out: TextIO | None = None,
+        preflight_timeout: float = 20.0,
+    ) -> None:
+        self.loaded = loaded
+        self.plan = loaded.plan
+        self.target = target
+        self.mode = mode
+        self.report_dir = report_dir or loaded.report_dir
+        self._preflight_timeout = preflight_timeout
+        self._slos = loaded.slos_in_use()
+        monitor = self.plan.monitor
+        guard = self.plan.guardrails
+        self.guardrails = Guardrails(
+            self._slos,
+            abort_when=guard.abort_when,
+            tolerate=guard.tolerate.seconds,
+            allowance=guard.error_budget.fraction if guard.error_budget else None,
+            interval=monitor.interval.seconds,
+        )
+        progress = Progress(out, budget=self.guardrails.budget_spent) if out is not None else None
+        self._show: Callable[[BaseModel], None] = progress if progress is not None else (lambda event: None)
+        self._note: Callable[[str], None] = progress.note if progress is not None else (lambda text: None)
+        self._latest: dict[str, bool] = {}
+        self._steady_state_missed: set[str] = set()  # chaoslib still says "completed" for these
+        self._interrupted = threading.Event()
+        self._signal_name = ""
+        self._journal: Journal | None = None
+
+    # ------------------------------------------------------------------ public
+
+    def run(self) -> RunResult:
+        """Run the plan; the journal is complete when this returns, also after an interrupt."""
+        previous = self._install_signal_handlers()
+        try:
+            return self._run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    # ------------------------------------------------------------------ phases
+
+    def _run(self) -> RunResult:
+        monitor_settings = self.plan.monitor
+        monitor = Monitor(
+            self._slos,
+            self.target.env,
+            interval=monitor_settings.interval.seconds,
+            timeout=monitor_settings.timeout.seconds,
+            sink=self._on_sample,
+        )
+        self._preflight(monitor)
+        path = _fresh_journal(self.report_dir)
+        self._journal = Journal(path)
+        stopped_early = False
+        try:
+            self._record(self._started())
+            monitor.start()
+            if self._phase("baseline", None, monitor_settings.baseline.seconds):
+                stopped_early = self._steps()
+            else:
+                stopped_early = True
+        finally:
+            monitor.stop(drain=monitor_settings.timeout.seconds + 1)
+            if self._interrupted.is_set():
+                self._record(Interrupted(at=time.time(), signal=self._signal_name))
+            events = read_journal(path).events
+            analysis = analyse(events)
+            outcome = Outcome.ABORTED if stopped_early or self._interrupted.is_set() else analysis.outcome
+            code = ExitCode.ABORTED if outcome is Outcome.ABORTED else analysis.exit_code
+            self._record(GamedayFinished(at=time.time(), outcome=outcome, exit_code=int(code)))
+            self._journal.close()
+        return RunResult(analyse(read_journal(path).events), path)
+
+    def _preflight(self, monitor: Monitor) -> None:
+        """Every SLI answers within objective before any fault; retried briefly (a fresh sandbox warms up)."""
+        deadline = time.monotonic() + self._preflight_timeout
+        failing: dict[str, Measurement] = {}
+        while True:
+            failing = {}
+            for slo in self._slos:
+                measurement = monitor.sample_once(slo)
+                if not measurement.good:
+                    failing[slo.name] = measurement
+            if not failing or time.monotonic() > deadline or self._interrupted.is_set():
+                break
+            time.sleep(0.5)
+        if failing:
+            lines = "\n".join(f"  {name}: {m.error or 'bad sample'}" for name, m in failing.items())
+            raise PreflightFailed(
+                f"preflight: these SLIs are not within objective on {self.target.description}, "
+                f"so no fault was injected:\n{lines}"
+            )
+
+    def _steps(self) -> bool:
+        """Run every step; True when the gameday stopped before its end."""
+        steps = self.loaded.steps
+        for index, resolved in enumerate(steps):
+            if self._interrupted.is_set():
+                return True
+            exhausted = self.guardrails.budget_exhausted()
+            if exhausted is not None:
+                self._note(f"error budget allowance spent ({exhausted.detail}): the remaining experiments are skipped")
+                for rest in steps[index:]:
+                    self._skip(rest, f"skipped: {exhausted.detail}")
+                return True
+            outcome = self._step(resolved)
+            if self._interrupted.is_set():
+                return True
+            if outcome is Outcome.ABORTED and self.plan.guardrails.on_abort is OnFailure.STOP:
+                for rest in steps[index + 1 :]:
+                    self._skip(rest, "skipped: the guardrails stopped the gameday (on_abort: stop)")
+                return True
+            if outcome in (Outcome.ERROR, Outcome.DEVIATED) and resolved.step.on_failure is OnFailure.STOP:
+                for rest in steps[index + 1 :]:
+                    self._skip(rest, f"skipped: {resolved.step.id} failed and its on_failure is stop")
+                return True
+            if not self._recover(resolved):
+                return True
+        return False
+
+    def _step(self, resolved: ResolvedStep) -> Outcome:
+        step = resolved.step
+        folder = self.report_dir / "experiments"
+        folder.mkdir(parents=True, exist_ok=True)
+        spec = ExperimentSpec(
+            experiment=dict(resolved.experiment),
+            configuration=dict(step.with_),
+            journal_path=folder / f"{step.id}.journal.json",
+            log_path=folder / f"{step.id}.log",
+            env=self.target.env,
+            dry=self.mode is Mode.REHEARSAL,
+            cwd=folder,  # relative files an experiment writes (backups) land in the report
+        )
+        self._record(StepStarted(at=time.time(), step=step.id))
+        self._record(
+            FaultArmed(
+                at=time.time(),
+                step=step.id,
+                experiment_path=str(resolved.experiment_path),
+                experiment=dict(resolved.experiment),
+                configuration=dict(step.with_),
+                dry=spec.dry,
+            )
+        )
+        self.guardrails.arm()
+        process = ExperimentProcess(spec, on_event=lambda event: self._on_child(step.id, event))
+        process.start()
+        aborted = False
+        while process.running():
+            if not aborted and self.guardrails.tripped.is_set():
+                trip = self.guardrails.trip
+                assert trip is not None
+                process.interrupt()
+                aborted = True
+                self._record(
+                    GuardrailTripped(
+                        at=time.time(), step=step.id, reason=trip.reason, slo=trip.slo,
+                        breach_started=trip.breach_started, detected_at=trip.detected_at, detail=trip.detail,
+                    )
+                )
+            if self._interrupted.is_set():
+                process.interrupt()
+            time.sleep(POLL)
+        result = process.wait()
+        self.guardrails.disarm()
+        detail = ""
+        if result.crashed:
+            detail = f"the experiment's process crashed: {result.error or 'no reason given'}"
+            if not spec.dry:
+                replay = run_rollbacks(spec)
+                self._record(
+                    RollbacksPlayed(
+                        at=time.time(), step=step.id, by="engine", succeeded=not replay.crashed and replay.status == "completed",
+                        detail=replay.error or "",
+                    )
+                )
+        outcome = _outcome(result.status, result.deviated, result.crashed, aborted, self._interrupted.is_set())
+        if step.id in self._steady_state_missed and outcome is Outcome.PASSED:
+            outcome = Outcome.ERROR
+            detail = "the steady-state hypothesis was not met before the fault, so the method did not run"
+        if aborted and not detail:
+            detail = "aborted by the guardrails; rollbacks played"
+        elif self._interrupted.is_set() and not detail:
+            detail = f"interrupted by {self._signal_name}; rollbacks played"
+        elif outcome is Outcome.ERROR and not detail:
+            detail = result.error or f"Chaos Toolkit ended with status {result.status}"
+        self._record(
+            StepFinished(
+                at=time.time(), step=step.id, outcome=outcome, ctk_status=result.status, deviated=result.deviated,
+                journal=str(spec.journal_path.relative_to(self.report_dir)), detail=detail,
+            )
+        )
+        return outcome
+
+    def _recover(self, resolved: ResolvedStep) -> bool:
+        """Wait for the step's SLOs to be back (up to recover_within), then the cooldown. False if interrupted."""
+        step = resolved.step
+        cooldown = self.plan.monitor.cooldown.seconds
+        deadline = (step.recover_within.seconds if step.recover_within else 0.0)
+        if deadline and step.hypothesis:
+            self._record(PhaseStarted(at=time.time(), phase="recovery", step=step.id, seconds=deadline))
+            end = time.monotonic() + deadline
+            interval = self.plan.monitor.interval.seconds
+            time.sleep(min(interval * 1.5, deadline))  # a fresh sample of every SLO
+            while time.monotonic() < end and not self._interrupted.is_set():
+                if all(self._latest.get(name, False) for name in step.hypothesis):
+                    break
+                time.sleep(POLL)
+        return self._phase("cooldown", step.id, cooldown)
+
+    def _phase(self, phase: str, step: str | None, seconds: float) -> bool:
+        """Wait ``seconds`` (interruptible); False when interrupted."""
+        if seconds <= 0:
+            return not self._interrupted.is_set()
+        self._record(PhaseStarted(at=time.time(), phase=phase, step=step, seconds=seconds))  # type: ignore[arg-type]
+        return not self._interrupted.wait(seconds)
+
+    def _skip(self, resolved: ResolvedStep, detail: str) -> None:
+        self._record(
+            StepFinished(at=time.time(), step=resolved.step.id, outcome=Outcome.SKIPPED, ctk_status="skipped",
+                         deviated=False, journal="", detail=detail)
+        )
+
+    # ------------------------------------------------------------------ events
+
+    def _started(self) -> GamedayStarted:
+        plan = self.plan
+        guard = plan.guardrails
+        return GamedayStarted(
+            at=time.time(),
+            gameday=plan.gameday,
+            title=plan.title,
+            date=plan.date.isoformat(),
+            plan=str(self.loaded.path),
+            environment=plan.environment,
+            mode=self.mode,
+            commander=plan.team.commander,
+            scribe=plan.team.scribe,
+            participants=plan.team.participants,
+            slos=tuple(
+                SLOInfo(name=s.name, service=s.service, kind=s.kind.value, objective=s.objective.fraction,
+                        window_seconds=s.window.seconds, source=s.sli.source)
+                for s in self._slos
+            ),
+            steps=tuple(
+                StepInfo(id=r.step.id, title=r.title, experiment=str(r.experiment_path), hypothesis=r.step.hypothesis,
+                         recover_within_seconds=r.step.recover_within.seconds if r.step.recover_within else None)
+                for r in self.loaded.steps
+            ),
+            interval_seconds=plan.monitor.interval.seconds,
+            budget_allowance=guard.error_budget.fraction if guard.error_budget else None,
+            abort_when=guard.abort_when,
+            tolerate_seconds=guard.tolerate.seconds,
+        )
+
+    def _on_sample(self, slo: str, measurement: Measurement, at: float) -> None:
+        self._latest[slo] = measurement.good
+        self.guardrails.observe(slo, measurement, at)
+        self._record(SampleTaken(at=at, slo=slo, good=measurement.good, value=measurement.value,
+                                 error=measurement.error, elapsed=measurement.elapsed))
+
+    def _on_child(self, step: str, event: ChildEvent) -> None:
+        if event.kind == "hypothesis_before" and event.met is False:
+            self._steady_state_missed.add(step)
+        self._record(ExperimentProgress(at=event.at, step=step, kind=event.kind, met=event.met,
+                                        status=event.status, deviated=event.deviated))
+
+    def _record(self, event: BaseModel) -> None:
+        if self._journal is not None:
+            self._journal.append(event)
+        self._show(event)
+
+    # ------------------------------------------------------------------ signals
+
+    def _install_signal_handlers(self) -> dict[int, object]:
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            name = signal.Signals(signum).name
+            if self._interrupted.is_set():
+                self._note(f"{name} again: the rollbacks under way still run to their end; the journal closes after them")
+                return
+            self._signal_name = name
+            self._interrupted.set()
+            self._note(f"{name}: interrupting the running experiment; its rollbacks run before gameday exits")
+
+        for sig in previous:
+            signal.signal(sig, handler)
+        return previous
+
+
+def _outcome(status: str, deviated: bool, crashed: bool, aborted: bool, interrupted: bool) -> Outcome:
+    if aborted or interrupted:
+        return Outcome.ABORTED
+    if crashed or status in ("failed", "aborted", "crashed"):
+        return Outcome.ERROR
+    if deviated:
+        return Outcome.DEVIATED
+    return Outcome.PASSED
+
+
+def _fresh_journal(folder: Path) -> Path:
+    """The run's journal path; a journal left by an earlier run is kept under a timestamped name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / JOURNAL
+    if path.exists():
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(path.stat().st_mtime))
+        os.replace(path, folder / f"journal.{stamp}.jsonl")
+    return path
+
+
+def base_environment() -> Mapping[str, str]:
+    return dict(os.environ)

@@ -1,0 +1,211 @@
+"""The analysis of a gameday: a pure function of its journal's events.
+
+Re-reading the same journal gives the same analysis, also for a journal left by
+an interrupted or crashed run. Times are seconds; "fault window" runs from the
+experiment's method start to the end of its rollbacks (or of its method when it
+has none).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from gamedays.model.budget import budget_burned
+from gamedays.model.events import (
+    Event,
+    ExperimentProgress,
+    GamedayFinished,
+    GamedayStarted,
+    GuardrailTripped,
+    Interrupted,
+    Mode,
+    RollbacksPlayed,
+    SampleTaken,
+    SLOInfo,
+    StepFinished,
+    StepStarted,
+)
+from gamedays.model.outcomes import ExitCode, Outcome
+from gamedays.model.units import Duration, Percentage
+
+
+@dataclass(frozen=True)
+class StepAnalysis:
+    id: str
+    title: str
+    outcome: Outcome
+    ctk_status: str | None
+    started: float | None
+    fault_start: float | None
+    fault_end: float | None
+    time_to_detect: float | None  # first bad sample of a hypothesis SLO after the fault started
+    time_to_recover: float | None  # from the fault's end until every hypothesis SLO sampled good again
+    recover_within: float | None
+    recovered_in_time: bool | None
+    budget_burned: dict[str, float] = field(default_factory=dict)  # share of each SLO's window budget
+    guardrail: str | None = None
+    detection_to_abort: float | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    gameday: str
+    title: str
+    mode: Mode | None
+    outcome: Outcome
+    exit_code: ExitCode
+    steps: tuple[StepAnalysis, ...]
+    slos: tuple[SLOInfo, ...]
+    budget_burned: dict[str, float]
+    samples: int
+    started: float | None
+    finished: float | None
+    interrupted: bool
+    complete: bool  # the journal ends with gameday_finished
+    open_faults: tuple[str, ...]  # steps whose rollbacks are not known to have run
+
+
+def analyse(events: Iterable[Event]) -> Analysis:
+    events = list(events)
+    start = next((e for e in events if isinstance(e, GamedayStarted)), None)
+    finish = next((e for e in events if isinstance(e, GamedayFinished)), None)
+    slos = start.slos if start else ()
+    interval = start.interval_seconds if start else 1.0
+    samples = [e for e in events if isinstance(e, SampleTaken)]
+    by_slo: dict[str, list[SampleTaken]] = defaultdict(list)
+    for sample in samples:
+        by_slo[sample.slo].append(sample)
+    for series in by_slo.values():
+        series.sort(key=lambda s: s.at)
+    infos = {s.name: s for s in slos}
+
+    steps = []
+    for info in start.steps if start else ():
+        steps.append(_step(info, events, by_slo, infos, interval))
+    interrupted = any(isinstance(e, Interrupted) for e in events)
+    outcome = _gameday_outcome(steps, interrupted, finish)
+    burned = {name: _burned(series, infos[name], interval) for name, series in by_slo.items() if name in infos}
+    return Analysis(
+        gameday=start.gameday if start else "?",
+        title=start.title if start else "",
+        mode=start.mode if start else None,
+        outcome=outcome,
+        exit_code=ExitCode.ABORTED if interrupted else ExitCode.for_outcome(outcome),
+        steps=tuple(steps),
+        slos=tuple(slos),
+        budget_burned=burned,
+        samples=len(samples),
+        started=start.at if start else None,
+        finished=finish.at if finish else None,
+        interrupted=interrupted,
+        complete=finish is not None,
+        open_faults=open_faults(events),
+    )
+
+
+def open_faults(events: Sequence[Event]) -> tuple[str, ...]:
+    """Steps whose fault was armed (not in a dry run) and whose rollbacks are not known to have run."""
+    from gamedays.model.events import FaultArmed
+
+    armed = [e.step for e in events if isinstance(e, FaultArmed) and not e.dry]
+    closed = {e.step for e in events if isinstance(e, ExperimentProgress) and e.kind == "rollbacks_completed"}
+    closed |= {e.step for e in events if isinstance(e, RollbacksPlayed) and e.succeeded}
+    return tuple(step for step in armed if step not in closed)
+
+
+def _step(info, events, by_slo, infos, interval) -> StepAnalysis:  # type: ignore[no-untyped-def]
+    mine = [e for e in events if getattr(e, "step", None) == info.id]
+    started = next((e.at for e in mine if isinstance(e, StepStarted)), None)
+    later = [e.at for e in events if isinstance(e, StepStarted) and started is not None and e.at > started]
+    until = min(later) if later else float("inf")
+    finished = next((e for e in mine if isinstance(e, StepFinished)), None)
+    progress = {e.kind: e for e in mine if isinstance(e, ExperimentProgress)}
+    guard = next((e for e in mine if isinstance(e, GuardrailTripped)), None)
+    fault_start = progress["method_started"].at if "method_started" in progress else None
+    end_event = progress.get("rollbacks_completed") or progress.get("method_completed") or progress.get("finished")
+    fault_end = end_event.at if end_event and fault_start is not None else None
+    if fault_start is not None and fault_end is None:
+        replayed = next((e.at for e in mine if isinstance(e, RollbacksPlayed) and e.succeeded), None)
+        fault_end = replayed
+    ttd = ttr = None
+    if fault_start is not None:
+        bad = [s.at for name in info.hypothesis for s in by_slo.get(name, []) if not s.good and s.at >= fault_start]
+        ttd = min(bad) - fault_start if bad else None
+        if fault_end is not None and info.hypothesis:
+            ttr = _recovery(info.hypothesis, by_slo, fault_start, fault_end, until)
+    in_time = None
+    if info.recover_within_seconds is not None and fault_end is not None:
+        in_time = ttr is not None and ttr <= info.recover_within_seconds
+    window_end = fault_end if fault_end is not None else (finished.at if finished else None)
+    burned = {}
+    if fault_start is not None and window_end is not None:
+        for name in info.hypothesis:
+            series = [s for s in by_slo.get(name, []) if fault_start <= s.at <= window_end + (info.recover_within_seconds or 0)]
+            if name in infos:
+                burned[name] = _burned(series, infos[name], interval)
+    outcome = _step_outcome(finished, guard, in_time)
+    return StepAnalysis(
+        id=info.id,
+        title=info.title,
+        outcome=outcome,
+        ctk_status=finished.ctk_status if finished else None,
+        started=started,
+        fault_start=fault_start,
+        fault_end=fault_end,
+        time_to_detect=ttd,
+        time_to_recover=ttr,
+        recover_within=info.recover_within_seconds,
+        recovered_in_time=in_time,
+        budget_burned=burned,
+        guardrail=guard.detail if guard else None,
+        detection_to_abort=(guard.at - guard.detected_at) if guard else None,
+        detail=finished.detail if finished else "",
+    )
+
+
+def _recovery(names: Sequence[str], by_slo, fault_start: float, fault_end: float, until: float) -> float | None:  # type: ignore[no-untyped-def]
+    """Seconds from the fault's end until every hypothesis SLO sampled good after its last bad sample.
+
+    Only samples before ``until`` (the next step's start) count. None when some
+    SLO never sampled good again in that time.
+    """
+    recovered_at = fault_start
+    for name in names:
+        series = [s for s in by_slo.get(name, []) if fault_start <= s.at < until]
+        bads = [s.at for s in series if not s.good]
+        if not bads:
+            continue
+        back = [s.at for s in series if s.good and s.at > max(bads)]
+        if not back:
+            return None
+        recovered_at = max(recovered_at, min(back))
+    return max(0.0, recovered_at - fault_end)
+
+
+def _burned(series: Sequence[SampleTaken], info: SLOInfo, interval: float) -> float:
+    bad = sum(1 for s in series if not s.good)
+    return budget_burned(Duration(bad * interval), Percentage(info.objective), Duration(info.window_seconds))
+
+
+def _step_outcome(finished: StepFinished | None, guard: GuardrailTripped | None, in_time: bool | None) -> Outcome:
+    if finished is None:
+        return Outcome.ABORTED if guard else Outcome.SKIPPED
+    if finished.outcome in (Outcome.ABORTED, Outcome.ERROR, Outcome.SKIPPED):
+        return finished.outcome
+    if finished.outcome is Outcome.DEVIATED or in_time is False:
+        return Outcome.DEVIATED
+    return Outcome.PASSED
+
+
+def _gameday_outcome(steps: Sequence[StepAnalysis], interrupted: bool, finish: GamedayFinished | None) -> Outcome:
+    if interrupted:
+        return Outcome.ABORTED
+    outcomes = {s.outcome for s in steps}
+    if finish is not None and finish.outcome is Outcome.ABORTED:
+        return Outcome.ABORTED
+    if outcomes & {Outcome.DEVIATED, Outcome.ABORTED, Outcome.ERROR}:
+        return Outcome.DEVIATED
+    return Outcome.PASSED
