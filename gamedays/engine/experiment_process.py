@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, get_args
 
 import gamedays
+from gamedays.engine.experiment_outcome import failure_reason, log_tail, read_ctk_journal, unsuccessful_rollbacks
+from gamedays.model.redact import scrub, url_secrets
 from gamedays.model.errors import GamedayError
 from gamedays.sandbox import processes
 
@@ -58,12 +60,7 @@ CHILD_MODULE = "gamedays.engine.ctk_child"
 CRASHED = "crashed"
 HELD_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 _READER_GRACE = 5.0  # seconds for the last events to arrive once the child is gone
-_ERROR_LINES = 5
-_ERROR_LINE_CHARS = 300
-_LOG_TAIL_BYTES = 64 * 1024
-_ACTIVITY_FAILED = "chaoslib.exceptions.ActivityFailed: "
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL|AUTH", re.IGNORECASE)
-_URL_PASSWORD = re.compile(r"://[^/:@\s]*:([^@/\s]+)@")
 
 
 class ExperimentProcessError(GamedayError):
@@ -316,19 +313,19 @@ class ExperimentProcess:
                 crashed=True,
                 rollbacks_completed=reported_rollbacks,
                 journal_path=self._journal_path,
-                error=_scrub(self._crash_reason(code), secrets),
+                error=scrub(self._crash_reason(code), secrets),
             )
-        journal = _read_journal(self._journal_path)
+        journal = read_ctk_journal(self._journal_path)
         status = finished.status or "completed"
         if journal is None:
             error: str | None = f"the child reported {status} but its journal {self._journal_path} is unreadable"
         elif self.rollbacks_only:
-            failed = _unsuccessful_rollbacks(journal, len(self.spec.experiment.get("rollbacks") or []))
+            failed = unsuccessful_rollbacks(journal, len(self.spec.experiment.get("rollbacks") or []))
             reported_rollbacks = reported_rollbacks and not failed and status == "completed"
             status = "completed" if reported_rollbacks else "failed"
             error = "; ".join(failed) if failed else (None if reported_rollbacks else f"the rollbacks run ended {finished.status}")
         else:
-            error = _failure_reason(journal, status, bool(finished.deviated))
+            error = failure_reason(journal, status, bool(finished.deviated))
         return ExperimentResult(
             exit_code=code,
             status=status,
@@ -336,7 +333,7 @@ class ExperimentProcess:
             crashed=False,
             rollbacks_completed=reported_rollbacks,
             journal_path=self._journal_path,
-            error=_scrub(error, secrets) if error else None,
+            error=scrub(error, secrets) if error else None,
         )
 
     def _crash_reason(self, code: int | None) -> str:
@@ -346,7 +343,7 @@ class ExperimentProcess:
                 how += " (kill() was called)"
         else:
             how = f"exited with code {code}"
-        tail = _log_tail(self._log_path, self._log_offset)
+        tail = log_tail(self._log_path, self._log_offset)
         last = f"; last lines of {self._log_path}: " + " | ".join(tail) if tail else ""
         return f"the experiment process {how} before it finished{last}"
 
@@ -393,79 +390,6 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-def _read_journal(path: Path) -> dict[str, Any] | None:
-    try:
-        journal = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return journal if isinstance(journal, dict) else None
-
-
-def _failure_reason(journal: Mapping[str, Any], status: str, deviated: bool) -> str | None:
-    """Why a finished run did not simply complete, from its journal: activity names and last error lines."""
-    before = journal.get("steady_states", {}).get("before") or {}
-    after = journal.get("steady_states", {}).get("after") or {}
-    if status == "completed" and not deviated and before.get("steady_state_met", True):
-        return None
-    reasons: list[str] = []
-    if before and not before.get("steady_state_met", True):
-        reasons.append("steady state not met before the method (the method did not run): " + _probe_misses(before))
-    if deviated or (after and not after.get("steady_state_met", True)):
-        reasons.append("steady state not met after the method: " + _probe_misses(after))
-    for run in journal.get("run") or []:
-        if run.get("status") != "succeeded":
-            reasons.append(_activity_failure(run))
-    if status == "interrupted":
-        reasons.append("the run was interrupted")
-    elif status == "aborted" and len(reasons) == 0:
-        reasons.append("the run was aborted by an unexpected error: see the log")
-    return "; ".join(reasons) or f"the run ended {status}"
-
-
-def _probe_misses(state: Mapping[str, Any]) -> str:
-    missed = []
-    for run in state.get("probes") or []:
-        if run.get("status") != "succeeded":
-            missed.append(_activity_failure(run))
-        elif not run.get("tolerance_met", True):
-            missed.append(f"probe '{_name(run)}' out of tolerance")
-    return ", ".join(missed) or "no probe named"
-
-
-def _unsuccessful_rollbacks(journal: Mapping[str, Any], declared: int) -> list[str]:
-    runs = journal.get("rollbacks") or []
-    failed = [_activity_failure(run) for run in runs if run.get("status") != "succeeded"]
-    if len(runs) < declared:
-        failed.append(f"{declared - len(runs)} of {declared} rollbacks did not run")
-    return failed
-
-
-def _activity_failure(run: Mapping[str, Any]) -> str:
-    kind = (run.get("activity") or {}).get("type", "activity")
-    lines = [line.strip() for line in run.get("exception") or [] if line.strip()]
-    last = lines[-1] if lines else ""
-    while last.startswith(_ACTIVITY_FAILED):  # chaoslib wraps the provider's error, once or twice: "failed" says it
-        last = last[len(_ACTIVITY_FAILED) :]
-    why = f": {last[:_ERROR_LINE_CHARS]}" if last else ""
-    return f"{kind} '{_name(run)}' {run.get('status', 'failed')}{why}"
-
-
-def _name(run: Mapping[str, Any]) -> str:
-    return str((run.get("activity") or {}).get("name", "?"))
-
-
-def _log_tail(path: Path, offset: int) -> list[str]:
-    """The last non-blank lines the child wrote to its log (from ``offset``), shortened."""
-    try:
-        with open(path, "rb") as log:
-            log.seek(max(offset, log.seek(0, os.SEEK_END) - _LOG_TAIL_BYTES))
-            text = log.read().decode("utf-8", "replace")
-    except OSError:
-        return []
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return [line[:_ERROR_LINE_CHARS] for line in lines[-_ERROR_LINES:]]
-
-
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
@@ -479,7 +403,7 @@ def _secrets_of(spec: ExperimentSpec) -> set[str]:
     for name, value in spec.env.items():
         if _SECRET_NAME.search(name) and len(value) >= 4:
             found.add(value)
-        found.update(m.group(1) for m in _URL_PASSWORD.finditer(value))
+        found.update(url_secrets(value) if "://" in value else ())
     found.update(_strings(spec.experiment.get("secrets")))
     return {s for s in found if len(s) >= 4}
 
@@ -494,9 +418,3 @@ def _strings(value: object) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [s for item in value for s in _strings(item)]
     return []
-
-
-def _scrub(text: str, secrets: set[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text

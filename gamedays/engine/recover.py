@@ -47,9 +47,9 @@ def recover(folder: Path, base_env: Mapping[str, str]) -> tuple[Recovered, ...]:
     target = existing_environment(started.environment, base_env)
     if target is None:
         raise GamedayError(
-            f"the gameday ran against the sandbox, and no sandbox is running now: its faults went with it. "
-            f"Start the sandbox the run used (`gameday sandbox up --detach`) only if it survived, "
-            f"or nothing is left to recover."
+            "the gameday ran against the sandbox, and no sandbox is running now: its faults went with it. "
+            "Start the sandbox the run used (`gameday sandbox up --detach`) only if it survived, "
+            "or nothing is left to recover."
         )
     armed = {e.step: e for e in events if isinstance(e, FaultArmed)}
     results = []

@@ -11,7 +11,7 @@ from typing import Mapping
 from gamedays.model.measurement import Measurement
 from gamedays.model.slo import HttpSLI
 from gamedays.sli.expand import expand
-from gamedays.sli.redact import safe_url
+from gamedays.model.redact import safe_url
 
 
 def measure(sli: HttpSLI, env: Mapping[str, str], timeout: float) -> Measurement:

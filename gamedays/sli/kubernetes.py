@@ -20,7 +20,7 @@ from typing import Mapping
 
 from gamedays.model.measurement import Measurement
 from gamedays.model.slo import KubernetesSLI
-from gamedays.sli.redact import safe_url
+from gamedays.model.redact import safe_url
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^\"'()]+)")

@@ -9,7 +9,7 @@ from typing import Mapping
 from gamedays.model.measurement import Measurement
 from gamedays.model.slo import DnsSLI, HttpSLI, KubernetesSLI, PostgresSLI, PrometheusSLI, SLISource
 from gamedays.sli.expand import MissingVariable, expand
-from gamedays.sli.redact import dsn_secrets, scrub, url_secrets
+from gamedays.model.redact import dsn_secrets, scrub, url_secrets
 
 
 def measure(sli: SLISource, env: Mapping[str, str], timeout: float) -> Measurement:

@@ -14,7 +14,7 @@ from typing import Mapping
 from gamedays.model.measurement import Measurement
 from gamedays.model.slo import PostgresSLI
 from gamedays.sli.expand import expand
-from gamedays.sli.redact import safe_dsn
+from gamedays.model.redact import safe_dsn
 
 PROBE_TABLE = "gameday_probe"
 

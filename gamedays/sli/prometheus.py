@@ -22,7 +22,7 @@ from typing import Mapping
 from gamedays.model.measurement import Measurement
 from gamedays.model.slo import PrometheusSLI
 from gamedays.sli.expand import expand
-from gamedays.sli.redact import safe_url
+from gamedays.model.redact import safe_url
 
 _SELECTOR = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$")
 _MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=|!=)\s*"((?:[^"\\]|\\.)*)"\s*,?')

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from gamedays.model.budget import allowed_bad_time, budget_burned, burn_rate, compliance, meets_objective
