@@ -13,7 +13,7 @@ $(BIN)/gameday: pyproject.toml
 	touch $@
 
 demo: $(BIN)/gameday
-	$(BIN)/gameday validate plans/2024-05.yaml
+	$(BIN)/gameday run plans/2024-05.yaml
 
 test: $(BIN)/gameday
 	$(BIN)/python -m pytest

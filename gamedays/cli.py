@@ -114,13 +114,19 @@ def _run_plan(plan_path: str, confirm: str | None, rehearsal: bool) -> None:
     report_dir = loaded.report_dir / "rehearsal" if rehearsal else loaded.report_dir
     with target_environment(loaded.plan, os.environ) as target:
         click.echo(f"target: {target.description}")
-        result = Orchestrator(loaded, target, mode=mode, report_dir=report_dir, out=sys.stdout).run()
+        live = sys.stdout.isatty()
+        result = Orchestrator(loaded, target, mode=mode, report_dir=report_dir, out=sys.stdout, live=live).run()
     analysis = result.analysis
     click.echo(f"\njournal: {display_path(result.journal)}")
     for step in analysis.steps:
-        ttd = f", detected in {step.time_to_detect:.1f}s" if step.time_to_detect is not None else ""
-        ttr = f", recovered in {step.time_to_recover:.1f}s" if step.time_to_recover is not None else ""
-        click.echo(f"  {step.id:24} {step.outcome.value:9}{ttd}{ttr}")
+        facts = [step.outcome.value]
+        if step.time_to_detect is not None:
+            facts.append(f"detected in {step.time_to_detect:.1f}s")
+        if step.time_to_recover is not None:
+            facts.append(f"recovered in {step.time_to_recover:.1f}s")
+        if step.detection_to_abort is not None:
+            facts.append(f"aborted {step.detection_to_abort:.2f}s after detection")
+        click.echo(f"  {step.id:24} " + ", ".join(facts))
     click.echo(f"{'rehearsal' if rehearsal else 'gameday'} {analysis.outcome.value}")
     raise SystemExit(int(analysis.exit_code))
 

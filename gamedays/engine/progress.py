@@ -1,7 +1,10 @@
-"""What a person watching the gameday sees: one line per meaningful event.
+"""What a person watching the gameday sees.
 
-Samples are not printed one by one: an SLO's line appears when it goes into
-breach or back within objective, with the budget it has burned so far.
+One line per meaningful event (the plain mode, for CI logs and anything that is
+not a terminal): samples are not printed one by one, an SLO's line appears when
+it goes into breach or back within objective, with the budget it has burned so
+far. On a terminal, a live panel below those lines shows the current step, each
+SLI against its objective and the error budget left.
 """
 
 from __future__ import annotations
@@ -27,23 +30,40 @@ from gamedays.model.events import (
 
 
 class Progress:
-    def __init__(self, out: TextIO, budget: Callable[[], dict[str, float]] | None = None) -> None:
+    def __init__(self, out: TextIO, budget: Callable[[], dict[str, float]] | None = None, live: bool = False) -> None:
         self._out = out
         self._budget = budget or (lambda: {})
         self._state: dict[str, bool] = {}
         self._lock = threading.Lock()
+        self._panel = _Panel(out, self._budget) if live else None
+
+    def __enter__(self) -> Progress:
+        if self._panel is not None:
+            self._panel.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._panel is not None:
+            self._panel.stop()
 
     def __call__(self, event: BaseModel) -> None:
         line = self._line(event)
-        if line:
-            with self._lock:
+        with self._lock:
+            if self._panel is not None:
+                self._panel.observe(event)
+            if line:
                 stamp = dt.datetime.fromtimestamp(getattr(event, "at", 0)).strftime("%H:%M:%S")
-                self._out.write(f"{stamp} {line}\n")
-                self._out.flush()
+                self._write(f"{stamp} {line}")
 
     def note(self, text: str) -> None:
         with self._lock:
-            self._out.write(f"{dt.datetime.now().strftime('%H:%M:%S')} {text}\n")
+            self._write(f"{dt.datetime.now().strftime('%H:%M:%S')} {text}")
+
+    def _write(self, text: str) -> None:
+        if self._panel is not None:
+            self._panel.print(text)
+        else:
+            self._out.write(text + "\n")
             self._out.flush()
 
     def _line(self, event: BaseModel) -> str | None:
@@ -93,3 +113,61 @@ class Progress:
         if event.kind == "rollbacks_completed":
             return f"{step}: rollbacks done"
         return None
+
+
+class _Panel:
+    """The live view of a terminal: current step, each SLI against its objective, budget left."""
+
+    def __init__(self, out: TextIO, budget: Callable[[], dict[str, float]]) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self._console = Console(file=out)
+        self._budget = budget
+        self._step = "preflight"
+        self._objectives: dict[str, float] = {}
+        self._counts: dict[str, list[int]] = {}
+        self._last: dict[str, SampleTaken] = {}
+        self._live = Live(console=self._console, refresh_per_second=4, transient=True, get_renderable=self._render)
+
+    def start(self) -> None:
+        self._live.start()
+
+    def stop(self) -> None:
+        self._live.stop()
+
+    def print(self, text: str) -> None:
+        self._console.print(text, markup=False, highlight=False)
+
+    def observe(self, event: BaseModel) -> None:
+        if isinstance(event, GamedayStarted):
+            self._objectives = {slo.name: slo.objective for slo in event.slos}
+        elif isinstance(event, StepStarted):
+            self._step = event.step
+        elif isinstance(event, StepFinished):
+            self._step = f"{event.step}: {event.outcome.value}"
+        elif isinstance(event, PhaseStarted):
+            self._step = f"{event.phase}" + (f" after {event.step}" if event.step else "")
+        elif isinstance(event, SampleTaken):
+            counts = self._counts.setdefault(event.slo, [0, 0])
+            counts[0 if event.good else 1] += 1
+            self._last[event.slo] = event
+
+    def _render(self):  # type: ignore[no-untyped-def]
+        from rich.table import Table
+
+        table = Table(title=f"now: {self._step}", title_justify="left", expand=False)
+        for column in ("SLO", "last sample", "good samples", "objective", "window budget burned", "left"):
+            table.add_column(column)
+        burned = self._budget()
+        for name, objective in self._objectives.items():
+            good, bad = self._counts.get(name, [0, 0])
+            total = good + bad
+            last = self._last.get(name)
+            state = "-" if last is None else ("ok" if last.good else f"BREACH {last.error or ''}"[:48])
+            share = burned.get(name, 0.0)
+            table.add_row(
+                name, state, f"{good / total:.2%}" if total else "-", f"{objective:.3%}",
+                f"{share:.2%}", f"{max(0.0, 1 - share):.2%}",
+            )
+        return table

@@ -73,6 +73,7 @@ class Orchestrator:
         mode: Mode = Mode.RUN,
         report_dir: Path | None = None,
         out: TextIO | None = None,
+        live: bool = False,
         preflight_timeout: float = 20.0,
     ) -> None:
         self.loaded = loaded
@@ -91,7 +92,8 @@ class Orchestrator:
             allowance=guard.error_budget.fraction if guard.error_budget else None,
             interval=monitor.interval.seconds,
         )
-        progress = Progress(out, budget=self.guardrails.budget_spent) if out is not None else None
+        progress = Progress(out, budget=self.guardrails.budget_spent, live=live) if out is not None else None
+        self._progress = progress
         self._show: Callable[[BaseModel], None] = progress if progress is not None else (lambda event: None)
         self._note: Callable[[str], None] = progress.note if progress is not None else (lambda text: None)
         self._latest: dict[str, bool] = {}
@@ -106,7 +108,10 @@ class Orchestrator:
         """Run the plan; the journal is complete when this returns, also after an interrupt."""
         previous = self._install_signal_handlers()
         try:
-            return self._run()
+            if self._progress is None:
+                return self._run()
+            with self._progress:
+                return self._run()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

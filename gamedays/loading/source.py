@@ -24,9 +24,10 @@ Loc = tuple[Any, ...]
 def display_path(path: Path) -> str:
     """The path as a user wants to read it: relative to the working directory when inside it."""
     try:
-        return os.path.relpath(path)
+        relative = os.path.relpath(path)
     except ValueError:  # another drive (Windows)
         return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,13 @@ Re-reading the same journal gives the same analysis, also for a journal left by
 an interrupted or crashed run. Times are seconds; "fault window" runs from the
 experiment's method start to the end of its rollbacks (or of its method when it
 has none).
+
+The engine decides its exit code from :attr:`Analysis.outcome` and
+:attr:`Analysis.exit_code` *before* it writes ``gameday_finished``, so those
+two never depend on the journal being complete; a report marks an incomplete
+journal itself (see :mod:`gamedays.reporting.report`). The fields after the
+first block describe the run for the report: who, where, the per-SLI series
+for the charts, how each fault was closed.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from gamedays.model.budget import budget_burned
 from gamedays.model.events import (
     Event,
     ExperimentProgress,
+    FaultArmed,
     GamedayFinished,
     GamedayStarted,
     GuardrailTripped,
@@ -29,6 +37,7 @@ from gamedays.model.events import (
 )
 from gamedays.model.outcomes import ExitCode, Outcome
 from gamedays.model.units import Duration, Percentage
+from gamedays.reporting.series import SLISeries, sli_series
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,22 @@ class StepAnalysis:
     guardrail: str | None = None
     detection_to_abort: float | None = None
     detail: str = ""
+    # what the run recorded about the step, for the report
+    experiment: str = ""  # the Chaos Toolkit experiment's path
+    hypothesis: tuple[str, ...] = ()  # the SLOs that must hold and recover
+    finished: float | None = None  # when step_finished was written; None: the run never finished the step
+    run_outcome: Outcome | None = None  # the outcome the engine recorded in step_finished
+    deviated: bool | None = None  # Chaos Toolkit's own verdict on the steady-state hypothesis
+    hypothesis_before: bool | None = None  # steady state met before the method (None: not checked)
+    hypothesis_after: bool | None = None  # steady state met after the method
+    ctk_journal: str | None = None  # the Chaos Toolkit journal, relative to the report folder
+    dry: bool = False  # armed in a rehearsal: nothing was injected
+    rolled_back_by: str | None = None  # "experiment", "engine", "recover"; None: not known to be rolled back
+    guardrail_slo: str | None = None
+    guardrail_reason: str | None = None  # "slo_breach" or "error_budget"
+    breach_started: float | None = None  # the first bad sample of the breach that tripped the guardrail
+    detected_at: float | None = None  # the sample that crossed the guardrail
+    aborted_at: float | None = None  # when the engine asked the experiment to stop
 
 
 @dataclass(frozen=True)
@@ -66,6 +91,22 @@ class Analysis:
     interrupted: bool
     complete: bool  # the journal ends with gameday_finished
     open_faults: tuple[str, ...]  # steps whose rollbacks are not known to have run
+    # the run as the journal describes it, for the report
+    date: str = ""
+    environment: str = ""
+    plan: str = ""
+    commander: str = ""
+    scribe: str | None = None
+    participants: tuple[str, ...] = ()
+    interval_seconds: float = 1.0
+    budget_allowance: float | None = None  # share of each SLO's window budget the gameday may burn
+    abort_when: tuple[str, ...] = ()
+    tolerate_seconds: float = 0.0
+    ended: float | None = None  # the last event's time: the end of a journal left by a crash
+    interrupt_signal: str | None = None  # SIGINT, SIGTERM when the run was interrupted
+    recorded_outcome: Outcome | None = None  # what gameday_finished says
+    recorded_exit_code: int | None = None
+    series: tuple[SLISeries, ...] = ()  # one per SLO of the plan, in the plan's order
 
 
 def analyse(events: Iterable[Event]) -> Analysis:
@@ -85,9 +126,14 @@ def analyse(events: Iterable[Event]) -> Analysis:
     steps = []
     for info in start.steps if start else ():
         steps.append(_step(info, events, by_slo, infos, interval))
-    interrupted = any(isinstance(e, Interrupted) for e in events)
+    interruption = next((e for e in events if isinstance(e, Interrupted)), None)
+    interrupted = interruption is not None
     outcome = _gameday_outcome(steps, interrupted, finish)
     burned = {name: _burned(series, infos[name], interval) for name, series in by_slo.items() if name in infos}
+    began = min((e.at for e in events), default=None)
+    ended = max((e.at for e in events), default=None)
+    span_start = began if began is not None else 0.0
+    span_end = ended if ended is not None else span_start
     return Analysis(
         gameday=start.gameday if start else "?",
         title=start.title if start else "",
@@ -103,13 +149,26 @@ def analyse(events: Iterable[Event]) -> Analysis:
         interrupted=interrupted,
         complete=finish is not None,
         open_faults=open_faults(events),
+        date=start.date if start else "",
+        environment=start.environment if start else "",
+        plan=start.plan if start else "",
+        commander=start.commander if start else "",
+        scribe=start.scribe if start else None,
+        participants=start.participants if start else (),
+        interval_seconds=interval,
+        budget_allowance=start.budget_allowance if start else None,
+        abort_when=start.abort_when if start else (),
+        tolerate_seconds=start.tolerate_seconds if start else 0.0,
+        ended=ended,
+        interrupt_signal=interruption.signal if interruption else None,
+        recorded_outcome=finish.outcome if finish else None,
+        recorded_exit_code=finish.exit_code if finish else None,
+        series=tuple(sli_series(s.name, by_slo.get(s.name, []), interval, span_start, span_end) for s in slos),
     )
 
 
 def open_faults(events: Sequence[Event]) -> tuple[str, ...]:
     """Steps whose fault was armed (not in a dry run) and whose rollbacks are not known to have run."""
-    from gamedays.model.events import FaultArmed
-
     armed = [e.step for e in events if isinstance(e, FaultArmed) and not e.dry]
     closed = {e.step for e in events if isinstance(e, ExperimentProgress) and e.kind == "rollbacks_completed"}
     closed |= {e.step for e in events if isinstance(e, RollbacksPlayed) and e.succeeded}
@@ -132,7 +191,7 @@ def _step(info, events, by_slo, infos, interval) -> StepAnalysis:  # type: ignor
         fault_end = replayed
     ttd = ttr = None
     if fault_start is not None:
-        bad = [s.at for name in info.hypothesis for s in by_slo.get(name, []) if not s.good and s.at >= fault_start]
+        bad = [s.at for name in info.hypothesis for s in by_slo.get(name, []) if not s.good and fault_start <= s.at < until]
         ttd = min(bad) - fault_start if bad else None
         if fault_end is not None and info.hypothesis:
             ttr = _recovery(info.hypothesis, by_slo, fault_start, fault_end, until)
@@ -147,6 +206,7 @@ def _step(info, events, by_slo, infos, interval) -> StepAnalysis:  # type: ignor
             if name in infos:
                 burned[name] = _burned(series, infos[name], interval)
     outcome = _step_outcome(finished, guard, in_time)
+    armed = next((e for e in mine if isinstance(e, FaultArmed)), None)
     return StepAnalysis(
         id=info.id,
         title=info.title,
@@ -163,7 +223,30 @@ def _step(info, events, by_slo, infos, interval) -> StepAnalysis:  # type: ignor
         guardrail=guard.detail if guard else None,
         detection_to_abort=(guard.at - guard.detected_at) if guard else None,
         detail=finished.detail if finished else "",
+        experiment=info.experiment,
+        hypothesis=info.hypothesis,
+        finished=finished.at if finished else None,
+        run_outcome=finished.outcome if finished else None,
+        deviated=finished.deviated if finished else None,
+        hypothesis_before=progress["hypothesis_before"].met if "hypothesis_before" in progress else None,
+        hypothesis_after=progress["hypothesis_after"].met if "hypothesis_after" in progress else None,
+        ctk_journal=(finished.journal or None) if finished else None,
+        dry=armed.dry if armed else False,
+        rolled_back_by=_rolled_back_by(mine, progress),
+        guardrail_slo=guard.slo if guard else None,
+        guardrail_reason=guard.reason if guard else None,
+        breach_started=guard.breach_started if guard else None,
+        detected_at=guard.detected_at if guard else None,
+        aborted_at=guard.at if guard else None,
     )
+
+
+def _rolled_back_by(mine: Sequence[Event], progress: dict[str, ExperimentProgress]) -> str | None:
+    """Who is known to have played the step's rollbacks: the experiment itself, the engine, `gameday recover`."""
+    if "rollbacks_completed" in progress:
+        return "experiment"
+    played = [e for e in mine if isinstance(e, RollbacksPlayed) and e.succeeded]
+    return played[-1].by if played else None
 
 
 def _recovery(names: Sequence[str], by_slo, fault_start: float, fault_end: float, until: float) -> float | None:  # type: ignore[no-untyped-def]
