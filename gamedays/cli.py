@@ -17,6 +17,8 @@ from gamedays.model.errors import GamedayError
 from gamedays.model.outcomes import ExitCode
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from gamedays.model.loaded import LoadedPlan
 
 EXIT_CODES_HELP = """\b
@@ -112,6 +114,7 @@ def _run_plan(plan_path: str, confirm: str | None, rehearsal: bool) -> None:
     click.echo(_summary(loaded))
     mode = Mode.REHEARSAL if rehearsal else Mode.RUN
     report_dir = loaded.report_dir / "rehearsal" if rehearsal else loaded.report_dir
+    _log_to(report_dir / "gameday.log")
     with target_environment(loaded.plan, os.environ) as target:
         click.echo(f"target: {target.description}")
         live = sys.stdout.isatty()
@@ -124,6 +127,10 @@ def _run_plan(plan_path: str, confirm: str | None, rehearsal: bool) -> None:
             facts.append(f"detected in {step.time_to_detect:.1f}s")
         if step.time_to_recover is not None:
             facts.append(f"recovered in {step.time_to_recover:.1f}s")
+        elif step.fault_start is not None and step.time_to_detect is None:
+            facts.append("no SLO breached")
+        elif step.recovered_in_time is False:
+            facts.append("did NOT recover in time")
         if step.detection_to_abort is not None:
             facts.append(f"aborted {step.detection_to_abort:.2f}s after detection")
         click.echo(f"  {step.id:24} " + ", ".join(facts))
@@ -174,6 +181,7 @@ def sandbox_up(name: str, detach: bool, replicas: int) -> None:
         click.echo(info.exports())
 
     directory.mkdir(parents=True, exist_ok=True)
+    _log_to(directory / "logs" / "sandbox.log")
     try:
         serve(directory, replicas=replicas, on_ready=ready)
     finally:
@@ -206,6 +214,18 @@ def sandbox_down(name: str) -> None:
         click.echo(f"sandbox {name!r} stopped")
     else:
         click.echo(f"sandbox {name!r} was not running")
+
+
+def _log_to(path: Path) -> None:
+    """Send the libraries' and the sandbox's logging to a file: the terminal shows only gameday's own lines."""
+    import logging
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
 
 
 def _summary(loaded: LoadedPlan) -> str:

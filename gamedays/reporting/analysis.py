@@ -197,7 +197,8 @@ def _step(info, events, by_slo, infos, interval) -> StepAnalysis:  # type: ignor
             ttr = _recovery(info.hypothesis, by_slo, fault_start, fault_end, until)
     in_time = None
     if info.recover_within_seconds is not None and fault_end is not None:
-        in_time = ttr is not None and ttr <= info.recover_within_seconds
+        breached = ttd is not None
+        in_time = (not breached) or (ttr is not None and ttr <= info.recover_within_seconds)
     window_end = fault_end if fault_end is not None else (finished.at if finished else None)
     burned = {}
     if fault_start is not None and window_end is not None:
@@ -252,10 +253,11 @@ def _rolled_back_by(mine: Sequence[Event], progress: dict[str, ExperimentProgres
 def _recovery(names: Sequence[str], by_slo, fault_start: float, fault_end: float, until: float) -> float | None:  # type: ignore[no-untyped-def]
     """Seconds from the fault's end until every hypothesis SLO sampled good after its last bad sample.
 
-    Only samples before ``until`` (the next step's start) count. None when some
-    SLO never sampled good again in that time.
+    Only samples before ``until`` (the next step's start) count. None when no
+    SLO breached, or when some SLO never sampled good again in that time (the
+    step's ``recovered_in_time`` tells the two apart).
     """
-    recovered_at = fault_start
+    recovered_at = None
     for name in names:
         series = [s for s in by_slo.get(name, []) if fault_start <= s.at < until]
         bads = [s.at for s in series if not s.good]
@@ -264,7 +266,9 @@ def _recovery(names: Sequence[str], by_slo, fault_start: float, fault_end: float
         back = [s.at for s in series if s.good and s.at > max(bads)]
         if not back:
             return None
-        recovered_at = max(recovered_at, min(back))
+        recovered_at = min(back) if recovered_at is None else max(recovered_at, min(back))
+    if recovered_at is None:
+        return None  # no hypothesis SLO breached: nothing to recover from
     return max(0.0, recovered_at - fault_end)
 
 
