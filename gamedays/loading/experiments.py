@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import difflib
 import logging
+import os
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -72,7 +73,7 @@ def validate_experiment(experiment: dict[str, Any]) -> None:
     from chaoslib.exceptions import ChaosException
     from chaoslib.experiment import ensure_experiment_is_valid
 
-    candidate = copy.deepcopy(experiment)
+    candidate = _with_run_time_values(copy.deepcopy(experiment))
     for activity, replace in _python_activities(candidate):
         try:
             reason = check_python_provider(str(activity.get("name", "")), activity["provider"])
@@ -93,6 +94,22 @@ def validate_experiment(experiment: dict[str, Any]) -> None:
         raise ExperimentProblem(f"malformed experiment ({type(exc).__name__}: {exc})") from None
     finally:
         logger.setLevel(previous)
+
+
+def _with_run_time_values(experiment: dict[str, Any]) -> dict[str, Any]:
+    """Configuration read from the environment at run time (``{type: env, key: NAME}``) may be unset now:
+    the sandbox, or the target's pipeline, sets it when the gameday runs. Validation gives such keys a
+    stand-in default, so it checks the experiment's shape without asking for the target's variables."""
+    configuration = experiment.get("configuration")
+    if not isinstance(configuration, dict):
+        return experiment
+    for key, value in configuration.items():
+        if isinstance(value, dict) and value.get("type") == "env" and "default" not in value:
+            name = value.get("key")
+            if isinstance(name, str) and name not in os.environ:
+                typed = value.get("env_var_type") in ("int", "float")
+                configuration[key] = {**value, "default": "0" if typed else f"<{name} at run time>"}
+    return experiment
 
 
 def estimate(experiment: dict[str, Any]) -> Duration:

@@ -315,3 +315,21 @@ def test_several_reference_errors_are_reported_together(tree, gameday):
         "plans/p.yaml:14: cannot read experiment experiments/kubernetes/absent.yaml",
         "plans/p.yaml:19: cannot read playbooks/absent.yaml",
     )
+
+
+def test_configuration_read_from_the_environment_need_not_be_set_to_validate(tree, gameday, monkeypatch):
+    monkeypatch.delenv("GAMEDAY_TEST_UNSET", raising=False)
+    tree.write(
+        "experiments/kubernetes/pod-kill.yaml",
+        """\
+        title: t
+        description: d
+        configuration:
+          namespace: default
+          qty: {type: env, key: GAMEDAY_TEST_UNSET, env_var_type: int}
+          label_selector: {type: env, key: GAMEDAY_TEST_UNSET}
+        method: []
+        """,
+    )
+    tree.plan()
+    assert validate(gameday).code == 0

@@ -96,11 +96,14 @@ def test_ctrl_c_during_a_fault_rolls_back_and_closes_the_journal(sandbox, plans)
         time.sleep(1.5)
         assert len([p for p in shop_pods(sandbox)]) < 3  # the fault is in place
         process.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+        process.send_signal(signal.SIGINT)  # impatient: a second Ctrl-C must not skip the rollbacks
         out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 3, out + err
+    assert "SIGINT again: the rollbacks under way still run to their end" in out
     events = [json.loads(line) for line in journal.read_text().splitlines()]
     assert kinds(events, "interrupted") and events[-1]["event"] == "gameday_finished"
     assert any(e.get("kind") == "rollbacks_completed" for e in events)
@@ -173,3 +176,22 @@ def test_a_rehearsal_injects_nothing(sandbox, plans):
     assert not (plans.folder / "report/journal.jsonl").exists()
     assert sorted(p.metadata.name for p in shop_pods(sandbox)) == pods_before
     assert db_srv(sandbox) == records_before
+
+
+def test_the_may_plan_runs_to_the_end(sandbox, tmp_path):
+    """plans/2024-05.yaml itself, in a copy of the repository's layout so its report stays out of the tree."""
+    import shutil
+
+    for folder in ("plans", "probes", "experiments", "playbooks"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    result = run_gameday(sandbox, "run", str(tmp_path / "plans/2024-05.yaml"), timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr  # the DNS record loss deviates: a real finding
+    read = read_journal(tmp_path / "reports/2024-05/journal.jsonl")
+    assert not read.torn and read.skipped == ()
+    events = [json.loads(e.model_dump_json()) for e in read.events]
+    finished = {e["step"]: e["outcome"] for e in kinds(events, "step_finished")}
+    assert finished == {"api-pod-loss": "passed", "db-primary-failover": "passed", "dns-record-loss": "deviated"}
+    assert events[-1]["event"] == "gameday_finished" and events[-1]["exit_code"] == 1
+    assert {s["slo"] for s in kinds(events, "sample")} == {
+        "checkout-availability", "checkout-latency", "database-writes", "dns-resolution"}
+    wait_ready_pods(sandbox, 3)
