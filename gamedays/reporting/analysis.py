@@ -203,7 +203,10 @@ def _step(info, events, by_slo, infos, interval) -> StepAnalysis:  # type: ignor
     burned = {}
     if fault_start is not None and window_end is not None:
         for name in info.hypothesis:
-            series = [s for s in by_slo.get(name, []) if fault_start <= s.at <= window_end + (info.recover_within_seconds or 0)]
+            series = [
+                s for s in by_slo.get(name, [])
+                if fault_start <= s.at <= window_end + (info.recover_within_seconds or 0) and s.at < until
+            ]
             if name in infos:
                 burned[name] = _burned(series, infos[name], interval)
     outcome = _step_outcome(finished, guard, in_time)

@@ -1,0 +1,198 @@
+"""The report model: everything a rendering shows, built from the Analysis and how the journal was read.
+
+Renderings (HTML, Markdown, actions) only lay this out; every decision about
+what to say is taken here, once: the outcome shown (a journal that never got
+``gameday_finished`` is shown as aborted, exit code 3, whatever the steps say),
+the notices (rehearsal, interrupted, incomplete, torn or unreadable lines,
+faults possibly left in place), the charts, the follow-up actions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from gamedays.model.events import Mode, SLOInfo
+from gamedays.model.outcomes import ExitCode, Outcome
+from gamedays.reporting.actions import Action, follow_up_actions
+from gamedays.reporting.analysis import Analysis, StepAnalysis
+from gamedays.reporting.charts import Chart, TimeAxis, budget_chart, sli_chart, text_strip
+from gamedays.reporting.formatting import NONE, plural, seconds, unit_of
+from gamedays.reporting.series import SLISeries
+
+_SAFE_LINK = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$")
+
+
+class Severity(str, Enum):
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Notice:
+    severity: Severity
+    text: str
+
+
+@dataclass(frozen=True)
+class SLOSection:
+    info: SLOInfo
+    series: SLISeries
+    unit: str  # of the values: "s", "pods" or "" (see formatting.unit_of)
+    burned: float | None  # share of the window's budget the gameday burned; None: never sampled
+    over_allowance: bool
+    steps: tuple[str, ...]  # the steps with this SLO in their hypothesis
+    chart: Chart
+    strip: str  # the samples as block characters, for Markdown
+
+
+@dataclass(frozen=True)
+class StepSection:
+    number: int
+    step: StepAnalysis
+    unfinished: bool  # started, but the journal never says it finished (a crash)
+    fault_seconds: float | None
+    journal_link: str | None  # the Chaos Toolkit journal as a safe relative link, None: show as text
+    actions: tuple[str, ...]  # ids of the follow-up actions about this step
+
+    @property
+    def verdict(self) -> str:
+        return "unfinished" if self.unfinished else self.step.outcome.value
+
+    @property
+    def detection(self) -> str:
+        """Time to detect, or "no breach" when no hypothesis SLO went bad during the step."""
+        step = self.step
+        if step.time_to_detect is not None:
+            return seconds(step.time_to_detect)
+        return "no breach" if step.fault_start is not None and step.hypothesis else NONE
+
+    @property
+    def recovery(self) -> str:
+        """Time to recover, or why there is none: no breach to recover from, or no recovery before the next step."""
+        step = self.step
+        if step.time_to_recover is not None:
+            return seconds(step.time_to_recover)
+        if step.fault_start is None or step.fault_end is None or not step.hypothesis:
+            return NONE
+        return "no breach" if step.time_to_detect is None else "not recovered"
+
+
+@dataclass(frozen=True)
+class Report:
+    analysis: Analysis
+    outcome: Outcome
+    exit_code: ExitCode
+    notices: tuple[Notice, ...]
+    slos: tuple[SLOSection, ...]
+    steps: tuple[StepSection, ...]
+    actions: tuple[Action, ...]
+    budget: Chart
+    journal: str  # the journal's file name
+    events: int
+    torn: bool
+    skipped: tuple[int, ...]
+
+    @property
+    def rehearsal(self) -> bool:
+        return self.analysis.mode is Mode.REHEARSAL
+
+    @property
+    def mode(self) -> str:
+        return self.analysis.mode.value if self.analysis.mode is not None else "unknown"
+
+
+def build_report(
+    analysis: Analysis, *, events: int, torn: bool = False, skipped: tuple[int, ...] = (), journal: str = "journal.jsonl"
+) -> Report:
+    """The report of ``analysis``; ``events``, ``torn`` and ``skipped`` say how the journal was read."""
+    axis = TimeAxis.spanning(analysis.started, analysis.ended, analysis.interval_seconds)
+    actions = follow_up_actions(analysis)
+    allowance = analysis.budget_allowance
+    limit = allowance if allowance is not None else 1.0
+    sections = []
+    for info in analysis.slos:
+        series = next(s for s in analysis.series if s.slo == info.name)
+        burned = analysis.budget_burned.get(info.name)
+        sections.append(
+            SLOSection(
+                info=info,
+                series=series,
+                unit=unit_of(info.source),
+                burned=burned,
+                over_allowance=burned is not None and burned > limit,
+                steps=tuple(s.id for s in analysis.steps if info.name in s.hypothesis),
+                chart=sli_chart(info, series, analysis.steps, axis, analysis.interval_seconds, not analysis.complete),
+                strip=text_strip(series, axis),
+            )
+        )
+    steps = tuple(
+        StepSection(
+            number=index,
+            step=step,
+            unfinished=step.started is not None and step.finished is None,
+            fault_seconds=(step.fault_end - step.fault_start)
+            if step.fault_start is not None and step.fault_end is not None
+            else None,
+            journal_link=_safe_link(step.ctk_journal),
+            actions=tuple(a.id for a in actions if a.subject == step.id),
+        )
+        for index, step in enumerate(analysis.steps, start=1)
+    )
+    return Report(
+        analysis=analysis,
+        outcome=analysis.outcome if analysis.complete else Outcome.ABORTED,
+        exit_code=analysis.exit_code if analysis.complete else ExitCode.ABORTED,
+        notices=_notices(analysis, torn, skipped, journal),
+        slos=tuple(sections),
+        steps=steps,
+        actions=actions,
+        budget=budget_chart(analysis.slos, analysis.budget_burned, allowance),
+        journal=journal,
+        events=events,
+        torn=torn,
+        skipped=skipped,
+    )
+
+
+def _notices(analysis: Analysis, torn: bool, skipped: tuple[int, ...], journal: str) -> tuple[Notice, ...]:
+    notices = []
+    if analysis.mode is Mode.REHEARSAL:
+        notices.append(Notice(Severity.INFO, "Rehearsal: every experiment ran dry (Chaos Toolkit's dry mode); no fault was injected."))
+    if not analysis.complete:
+        notices.append(
+            Notice(
+                Severity.WARNING,
+                f"Incomplete run: {journal} ends without gameday_finished (the orchestrator crashed, was killed, "
+                "or is still running). This report covers what the journal recorded; its outcome is shown as aborted.",
+            )
+        )
+    if analysis.interrupted:
+        notices.append(Notice(Severity.WARNING, f"Interrupted by {analysis.interrupt_signal or 'a signal'}: the gameday stopped before its end."))
+    if analysis.open_faults:
+        notices.append(
+            Notice(
+                Severity.WARNING,
+                f"Faults possibly still in place: {', '.join(analysis.open_faults)}. "
+                "Run `gameday recover` on this report folder, then check the target.",
+            )
+        )
+    if torn:
+        notices.append(Notice(Severity.INFO, f"The last line of {journal} was cut short (a crash mid-write) and was left out."))
+    if skipped:
+        lines = ", ".join(str(n) for n in skipped)
+        notices.append(
+            Notice(
+                Severity.WARNING,
+                f"{journal}: {plural(len(skipped), 'unreadable line')} left out ({'line' if len(skipped) == 1 else 'lines'} {lines}).",
+            )
+        )
+    return tuple(notices)
+
+
+def _safe_link(path: str | None) -> str | None:
+    """A relative path inside the report folder, fit for href; anything else (a scheme, .., absolute) is not linked."""
+    if not path or not _SAFE_LINK.match(path) or ".." in path.split("/"):
+        return None
+    return path
