@@ -60,10 +60,6 @@ def schema() -> None:
     click.echo(json.dumps(plan_schema(), indent=2))
 
 
-def _later(issue: str) -> None:
-    raise click.UsageError(f"this command is not available yet in gameday {__version__}: {issue}")
-
-
 @cli.command()
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--confirm", metavar="ENVIRONMENT", help="Required to run against production: --confirm production.")
@@ -108,6 +104,7 @@ def _run_plan(plan_path: str, confirm: str | None, rehearsal: bool) -> None:
     from gamedays.loading.plan import load_plan
     from gamedays.loading.source import display_path
     from gamedays.model.events import Mode
+    from gamedays.reporting.render import render_report
 
     loaded = load_plan(plan_path)
     check_confirmation(loaded.plan, confirm)
@@ -121,6 +118,8 @@ def _run_plan(plan_path: str, confirm: str | None, rehearsal: bool) -> None:
         result = Orchestrator(loaded, target, mode=mode, report_dir=report_dir, out=sys.stdout, live=live).run()
     analysis = result.analysis
     click.echo(f"\njournal: {display_path(result.journal)}")
+    rendered = render_report(report_dir, [f.value for f in loaded.plan.report.formats])
+    click.echo("report:  " + ", ".join(display_path(p) for p in rendered.paths))
     for step in analysis.steps:
         facts = [step.outcome.value]
         if step.time_to_detect is not None:
@@ -140,9 +139,22 @@ def _run_plan(plan_path: str, confirm: str | None, rehearsal: bool) -> None:
 
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False))
-def report(folder: str) -> None:
-    """Render the impact report of a gameday again from its journal."""
-    _later("it lands with the impact report")
+@click.option(
+    "--format", "formats", multiple=True, type=click.Choice(["html", "md", "json", "junit"]),
+    help="Formats to write (repeatable); default: all. actions.md is always written.",
+)
+def report(folder: str, formats: tuple[str, ...]) -> None:
+    """Render the impact report of a gameday again from its journal (reports/<gameday>)."""
+    from pathlib import Path
+
+    from gamedays.loading.source import display_path
+    from gamedays.reporting.render import FORMATS, render_report
+
+    rendered = render_report(Path(folder), formats or FORMATS)
+    for path in rendered.paths:
+        click.echo(display_path(path))
+    click.echo(f"gameday {rendered.outcome.value}")
+    raise SystemExit(int(rendered.exit_code))
 
 
 @cli.group()

@@ -40,10 +40,10 @@ def test_strict_validation_fails_on_r4_gaps(gameday, tree):
     assert gameday("validate", "--strict", "plans/p.yaml").code == 2
 
 
-def test_commands_of_later_issues_say_so_and_exit_2(gameday):
-    result = gameday("report", "reports/2024-05")
+def test_report_of_a_folder_without_a_journal_says_so_and_exits_2(gameday, tmp_path):
+    result = gameday("report", str(tmp_path))
     assert result.code == 2
-    assert "this command is not available yet" in result.err
+    assert "journal.jsonl" in result.err and "Traceback" not in result.err
 
 
 def test_usage_errors_exit_2(gameday):
