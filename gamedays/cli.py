@@ -116,6 +116,7 @@ def _run_plan(plan_path: str, confirm: str | None, rehearsal: bool) -> None:
         click.echo(f"target: {target.description}")
         live = sys.stdout.isatty()
         result = Orchestrator(loaded, target, mode=mode, report_dir=report_dir, out=sys.stdout, live=live).run()
+        _shield_the_finish()  # the report and the sandbox's teardown must not be cut short by a late Ctrl-C
     analysis = result.analysis
     click.echo(f"\njournal: {display_path(result.journal)}")
     rendered = render_report(report_dir, [f.value for f in loaded.plan.report.formats])
@@ -226,6 +227,18 @@ def sandbox_down(name: str) -> None:
         click.echo(f"sandbox {name!r} stopped")
     else:
         click.echo(f"sandbox {name!r} was not running")
+
+
+def _shield_the_finish() -> None:
+    """From here to exit, SIGINT/SIGTERM only say that gameday is finishing (the faults are already undone)."""
+    import os
+    import signal
+
+    def finishing(signum: int, frame: object) -> None:
+        os.write(2, b"gameday is finishing: writing the report and stopping what it started\n")
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, finishing)
 
 
 def _log_to(path: Path) -> None:

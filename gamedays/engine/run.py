@@ -100,6 +100,8 @@ class Orchestrator:
         self._steady_state_missed: set[str] = set()  # chaoslib still says "completed" for these
         self._interrupted = threading.Event()
         self._signal_name = ""
+        self._signals_seen = 0
+        self._signals_reported = 0
         self._journal: Journal | None = None
 
     # ------------------------------------------------------------------ public
@@ -141,6 +143,7 @@ class Orchestrator:
         finally:
             monitor.stop(drain=monitor_settings.timeout.seconds + 1)
             if self._interrupted.is_set():
+                self._report_signals()
                 self._record(Interrupted(at=time.time(), signal=self._signal_name))
             events = read_journal(path).events
             analysis = analyse(events)
@@ -238,9 +241,11 @@ class Orchestrator:
                     )
                 )
             if self._interrupted.is_set():
+                self._report_signals()
                 process.interrupt()
             time.sleep(POLL)
         result = process.wait()
+        self._report_signals()
         self.guardrails.disarm()
         detail = ""
         if result.crashed:
@@ -292,7 +297,9 @@ class Orchestrator:
         if seconds <= 0:
             return not self._interrupted.is_set()
         self._record(PhaseStarted(at=time.time(), phase=phase, step=step, seconds=seconds))  # type: ignore[arg-type]
-        return not self._interrupted.wait(seconds)
+        interrupted = self._interrupted.wait(seconds)
+        self._report_signals()
+        return not interrupted
 
     def _skip(self, resolved: ResolvedStep, detail: str) -> None:
         self._record(
@@ -352,20 +359,27 @@ class Orchestrator:
     # ------------------------------------------------------------------ signals
 
     def _install_signal_handlers(self) -> dict[int, object]:
+        """SIGINT/SIGTERM set flags only (no I/O, no lock in a handler); the main loop reports them."""
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
         def handler(signum: int, frame: FrameType | None) -> None:
-            name = signal.Signals(signum).name
-            if self._interrupted.is_set():
-                self._note(f"{name} again: the rollbacks under way still run to their end; the journal closes after them")
-                return
-            self._signal_name = name
-            self._interrupted.set()
-            self._note(f"{name}: interrupting the running experiment; its rollbacks run before gameday exits")
+            if not self._interrupted.is_set():
+                self._signal_name = signal.Signals(signum).name
+                self._interrupted.set()
+            self._signals_seen += 1
 
         for sig in previous:
             signal.signal(sig, handler)
         return previous
+
+    def _report_signals(self) -> None:
+        """Say what the signals received since the last call do (called from the main loop)."""
+        while self._signals_reported < self._signals_seen:
+            if self._signals_reported == 0:
+                self._note(f"{self._signal_name}: interrupting the running experiment; its rollbacks run before gameday exits")
+            else:
+                self._note(f"{self._signal_name} again: the rollbacks under way still run to their end; the journal closes after them")
+            self._signals_reported += 1
 
 
 def _outcome(status: str, deviated: bool, crashed: bool, aborted: bool, interrupted: bool) -> Outcome:

@@ -88,7 +88,9 @@ def test_a_guardrail_aborts_the_fault_and_the_target_is_restored(sandbox, plans)
 
 
 def test_ctrl_c_during_a_fault_rolls_back_and_closes_the_journal(sandbox, plans):
-    plan = plans.write([{"id": "all-pods", "uses": scale_to_zero_experiment(hold=60)}])
+    experiment = scale_to_zero_experiment(hold=60)
+    experiment["rollbacks"][0]["pauses"] = {"after": 2}  # slow rollbacks: the second Ctrl-C lands in them
+    plan = plans.write([{"id": "all-pods", "uses": experiment}])
     process = gameday_process(sandbox, "run", str(plan))
     journal = plans.folder / "report/journal.jsonl"
     try:
@@ -104,6 +106,7 @@ def test_ctrl_c_during_a_fault_rolls_back_and_closes_the_journal(sandbox, plans)
             process.kill()
     assert process.returncode == 3, out + err
     assert "SIGINT again: the rollbacks under way still run to their end" in out
+    assert "report:  " in out  # the report was rendered all the same
     events = [json.loads(line) for line in journal.read_text().splitlines()]
     assert kinds(events, "interrupted") and events[-1]["event"] == "gameday_finished"
     assert any(e.get("kind") == "rollbacks_completed" for e in events)
