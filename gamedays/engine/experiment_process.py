@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, get_args
 
 import gamedays
+from gamedays.atomicfile import write_atomically
 from gamedays.engine.experiment_outcome import failure_reason, log_tail, read_ctk_journal, unsuccessful_rollbacks
 from gamedays.model.redact import scrub, url_secrets
 from gamedays.model.errors import GamedayError
@@ -170,7 +171,7 @@ class ExperimentProcess:
             try:
                 self._journal_path.parent.mkdir(parents=True, exist_ok=True)
                 self._log_path.parent.mkdir(parents=True, exist_ok=True)
-                _write_atomically(spec_file, document)
+                write_atomically(spec_file, document)
                 self._log_offset = self._log_path.stat().st_size if self._log_path.exists() else 0
             except OSError as exc:
                 raise ExperimentProcessError(f"cannot write the spec file {spec_file}: {exc.strerror or exc}") from None
@@ -382,12 +383,6 @@ def _json_value(value: object) -> str:
     if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
         return value.isoformat()
     raise TypeError(f"a value of type {type(value).__name__} is not JSON: {value!r}"[:300])
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
 
 
 def _signal_name(number: int) -> str:

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from gamedays.atomicfile import write_atomically
 from gamedays.faults.proxyfault import NO_FAULT, ProxyFault
 
 __all__ = [
@@ -122,18 +121,8 @@ def read_acknowledgement(path: Path) -> Acknowledgement | None:
 
 
 def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` to a temp file in the same folder, fsync it, rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` as JSON, atomically (a watcher never reads half a control file)."""
+    write_atomically(path, json.dumps(data))
 
 
 class ControlWatcher:

@@ -11,13 +11,12 @@ half a report.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from gamedays import __version__
+from gamedays.atomicfile import write_atomically
 from gamedays.engine.journal import JOURNAL, JournalError, read_journal
 from gamedays.model.errors import GamedayError
 from gamedays.model.events import GamedayStarted
@@ -137,15 +136,7 @@ def _formats(formats: Sequence[str]) -> tuple[str, ...]:
 def _write(path: Path, text: str) -> Path:
     """Replace ``path`` atomically with ``text`` (UTF-8, newlines as written)."""
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(text.encode("utf-8"))
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(path, text, mode=0o644)
     except OSError as exc:
         raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Callable
 
+from gamedays.atomicfile import write_atomically
 from gamedays.model.errors import GamedayError
 from gamedays.sandbox.environment import Sandbox, SandboxInfo
 
@@ -72,10 +73,7 @@ def serve(
 def write_state(directory: Path, info: SandboxInfo, pid: int) -> None:
     payload = json.loads(info.to_json())
     payload["pid"] = pid
-    temp = directory / f".{STATE}.tmp"
-    temp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    os.chmod(temp, 0o600)
-    os.replace(temp, directory / STATE)
+    write_atomically(directory / STATE, json.dumps(payload, indent=2), mode=0o600)
 
 
 def main(argv: list[str] | None = None) -> int:

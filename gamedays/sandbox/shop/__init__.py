@@ -13,13 +13,12 @@ This module stays light (no psycopg, no dnspython): the supervisor imports it.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from gamedays.atomicfile import write_atomically
 from gamedays.sandbox.ports import LOOPBACK
 
 
@@ -78,17 +77,7 @@ class BalancerSpec:
 
 def write_backends_file(path: Path, backends: Iterable[str]) -> None:
     """Write the balancer's backend list atomically (temp file, fsync, rename): it never sees half a file."""
-    data = json.dumps(list(backends))
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, json.dumps(list(backends)))
 
 
 __all__ = ["BalancerSpec", "ReplicaSpec", "write_backends_file"]
