@@ -61,6 +61,19 @@ def schema() -> None:
 
 
 @cli.command()
+@click.argument("folder", default="experiments", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON.")
+def catalog(folder: str, as_json: bool) -> None:
+    """List the experiment catalog: id, target kind, what it breaks, its parameters."""
+    from pathlib import Path
+
+    from gamedays.loading.catalog import list_catalog, render_table
+
+    entries = list_catalog(Path(folder))
+    click.echo(json.dumps([e.to_dict() for e in entries], indent=2) if as_json else render_table(entries))
+
+
+@cli.command()
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--confirm", metavar="ENVIRONMENT", help="Required to run against production: --confirm production.")
 def run(plan: str, confirm: str | None) -> None:

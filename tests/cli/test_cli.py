@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -72,3 +73,14 @@ def test_production_is_refused_without_confirmation(gameday, tree):
     mismatch = gameday("rehearse", "--confirm", "staging", "plans/p.yaml")
     assert mismatch.code == 2
     assert "targets environment 'production'" in mismatch.err
+
+
+def test_catalog_lists_every_experiment_with_its_parameters(gameday, repo, monkeypatch):
+    monkeypatch.chdir(repo)
+    result = gameday("catalog")
+    assert result.code == 0, result.err
+    files = sorted(p for p in (repo / "experiments").rglob("*.yaml"))
+    assert f"{len(files)} experiments" in result.out
+    assert "kubernetes/pod-kill" in result.out and "with: namespace=default, label_selector=app=shop-api, qty=1" in result.out
+    listed = json.loads(gameday("catalog", "--json").out)
+    assert len(listed) == len(files)

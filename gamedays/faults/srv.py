@@ -1,0 +1,173 @@
+"""The SRV record clients find a service by: read it, and move it to another port.
+
+The sandbox's shop (and its ``DATABASE_URL`` endpoint) finds PostgreSQL through the SRV
+record ``db.shop.internal``: priority, weight, port and a target name whose A record is
+the host. Moving the database (a failover, a proxy put in front of it) means changing
+the port, and sometimes the target, of that record; :func:`move_srv` does that with an
+RFC 2136 update through :func:`gamedays.faults.dns.point_record`, which saves the record
+set it replaces to ``backup`` first, so ``gamedays.faults.dns.restore_record`` (same
+``backup``) undoes it.
+
+``server`` is ``"host:port"`` (``"host"`` alone: port 53), as in :mod:`gamedays.faults.dns`;
+answers are read over TCP straight from that server, never from a cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import dns.exception
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdatatype
+
+from gamedays.faults import dns as dns_faults
+
+__all__ = ["move_srv"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 3.0
+#: The longest TTL :func:`move_srv` waits out (a record with a longer one is reported, not waited for).
+MAX_TTL_WAIT = 30.0
+
+
+@dataclass(frozen=True)
+class SrvRecord:
+    """One SRV record: priority, weight, port and the (absolute) target name."""
+
+    priority: int
+    weight: int
+    port: int
+    target: str
+
+    def value(self) -> str:
+        """The record in presentation format, as :func:`gamedays.faults.dns.point_record` takes it."""
+        return f"{self.priority} {self.weight} {self.port} {self.target}"
+
+
+@dataclass(frozen=True)
+class SrvSet:
+    """The SRV record set of a name, with its TTL; ``best`` is the one a client tries first."""
+
+    name: str
+    ttl: int
+    records: tuple[SrvRecord, ...]
+
+    @property
+    def best(self) -> SrvRecord:
+        return min(self.records, key=lambda r: (r.priority, -r.weight, r.target, r.port))
+
+
+def move_srv(
+    server: str,
+    zone: str,
+    name: str,
+    port: int,
+    target: str | None = None,
+    backup: str | None = None,
+    wait_ttl: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> dict[str, Any]:
+    """Point the SRV record ``name`` at ``port`` (and ``target``, else the current target); returns the old set.
+
+    The record set becomes one record with the priority and weight of the current best
+    one. With ``wait_ttl`` it returns only after the old record's TTL has run out, so
+    every resolver that honours TTLs sees the move when the next activity starts.
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise _failed(f"port must be 1-65535, got {port!r}")
+    current = read_srv(server, zone, name, timeout)
+    best = current.best
+    moved = SrvRecord(best.priority, best.weight, port, _absolute(target, zone) if target else best.target)
+    previous = dns_faults.point_record(
+        server, zone, name, "SRV", [moved.value()], ttl=current.ttl, backup=backup, timeout=timeout
+    )
+    logger.info("moved SRV %s from %s to %s", current.name, best.value(), moved.value())
+    if wait_ttl and current.ttl > 0:
+        waited = min(float(current.ttl), MAX_TTL_WAIT)
+        time.sleep(waited + 0.1)  # bounded: at most MAX_TTL_WAIT
+    return {**previous, "moved_to": moved.value()}
+
+
+def read_srv(server: str, zone: str, name: str, timeout: float = DEFAULT_TIMEOUT) -> SrvSet:
+    """The SRV record set of ``name`` (relative to ``zone``, or absolute) as ``server`` holds it now."""
+    fqdn = _absolute(name, zone)
+    answer = _ask(server, fqdn, "SRV", timeout)
+    records = tuple(
+        SrvRecord(rdata.priority, rdata.weight, rdata.port, rdata.target.to_text())  # type: ignore[attr-defined]
+        for rdata in answer[1]
+    )
+    if not records:
+        raise _failed(f"{fqdn} has no SRV record on {server}: there is nothing to move")
+    return SrvSet(fqdn, answer[0], records)
+
+
+def resolve_address(server: str, name: str, timeout: float = DEFAULT_TIMEOUT) -> str:
+    """The first A record of the absolute ``name`` on ``server``."""
+    _ttl, rdatas = _ask(server, name, "A", timeout)
+    if not rdatas:
+        raise _failed(f"{name} has no A record on {server}")
+    return str(rdatas[0].to_text())
+
+
+def _ask(server: str, fqdn: str, rdtype: str, timeout: float) -> tuple[int, list[Any]]:
+    host, port = _address(server)
+    query = dns.message.make_query(fqdn, rdtype)
+    try:
+        response = dns.query.tcp(query, host, port=port, timeout=timeout)
+    except dns.exception.Timeout:
+        raise _failed(f"DNS server {server} did not answer within {timeout:g}s (asking for {fqdn} {rdtype})") from None
+    except (OSError, dns.exception.DNSException) as exc:
+        raise _failed(f"cannot reach DNS server {server} (asking for {fqdn} {rdtype}): {exc}") from None
+    rcode = response.rcode()
+    if rcode == dns.rcode.NXDOMAIN:
+        return 0, []
+    if rcode != dns.rcode.NOERROR:
+        raise _failed(f"DNS server {server} refused to answer for {fqdn} {rdtype}: {dns.rcode.to_text(rcode)}")
+    wanted = dns.rdatatype.from_text(rdtype)
+    for rrset in response.answer:
+        if rrset.rdtype == wanted:
+            return int(rrset.ttl), list(rrset)
+    return 0, []
+
+
+def _address(server: str) -> tuple[str, int]:
+    """``host:port``, ``[v6]:port`` or ``host`` (port 53)."""
+    text = server.strip()
+    host, port_text = text, "53"
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else "53"
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise _failed(f"DNS server {server!r} is not host:port with a port of 1-65535")
+    return host, int(port_text)
+
+
+def _absolute(name: str, zone: str) -> str:
+    """``name`` as an absolute name: kept when it ends with a dot or lies in ``zone``, else made relative to it."""
+    try:
+        origin = dns.name.from_text(zone)
+        text = name.strip()
+        if text in ("", "@"):
+            return origin.to_text()
+        as_absolute = dns.name.from_text(text)
+        if text.endswith(".") or as_absolute.is_subdomain(origin):
+            return as_absolute.to_text()
+        return dns.name.from_text(text, origin=origin).to_text()
+    except (dns.exception.DNSException, ValueError) as exc:
+        raise _failed(f"bad DNS name {name!r} in zone {zone!r}: {exc}") from None
+
+
+def _failed(message: str) -> Exception:
+    """chaoslib's ActivityFailed (imported late, as in the other fault modules)."""
+    from chaoslib.exceptions import ActivityFailed
+
+    return ActivityFailed(message)

@@ -1,0 +1,133 @@
+"""The catalog's database experiments under `chaos run` against the sandbox: the fault is real, the target restored.
+
+After each, the database is as before: the same primary on the same port, a write through
+DATABASE_URL (which follows the db record) goes through, the replica streams, the record
+is unchanged, and no helper process (proxy, connection holder) is left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from tests.catalog.support import ChaosRunner, Target, assert_rolled_back, output, pid_alive, statuses, wait_until
+
+
+def primary_pid(target: Target) -> int:
+    return int(Path(target.env["SANDBOX_PG_PRIMARY_DATA"], "postmaster.pid").read_text().split()[0])
+
+
+def test_primary_failover_moves_the_shop_to_the_replica_and_fails_back_without_losing_a_write(
+    chaos: ChaosRunner, target: Target
+):
+    srv_before = target.lookup("db.shop.internal", "SRV")
+    last_order = target.query("SELECT coalesce(max(id), 0) FROM orders")
+    journal = chaos.run("database/postgres-primary-failover")
+    assert_rolled_back(journal, 2)
+    assert journal["deviated"] is False, journal["steady_states"]["after"]  # the shop survived the failover
+    replica_port = int(target.env["DATABASE_REPLICA_URL"].rsplit(":", 1)[1].split("/")[0])
+    moved = output(journal, "move-db-record-to-replica")
+    assert moved["values"] == srv_before and moved["moved_to"] == f"0 0 {replica_port} pg-1.shop.internal."
+    assert isinstance(output(journal, "seconds-until-writes-go-through"), float)
+    fail_back = journal["rollbacks"][0]["output"]
+    assert fail_back["steps"][:2] == ["rejoined pg1 as a standby of pg2 (pg_rewind)", "stopped pg2 cleanly and promoted pg1"]
+    assert fail_back["record"]["values"] == srv_before
+    assert journal["rollbacks"][1]["output"]["method"] == "pg_rewind"
+    target.assert_database_as_before(srv_before)
+    assert not (chaos.workdir / "postgres-failover.db-record.backup.json").exists()  # consumed: never restored stale
+    # the order the after-failover hypothesis placed went to the promoted replica: it survived the failback
+    moved_at = dt.datetime.fromisoformat(journal["run"][2]["end"])
+    failed_back_at = dt.datetime.fromisoformat(journal["rollbacks"][0]["start"])
+    taken_on_replica = target.query(
+        "SELECT count(*) FROM orders WHERE id > %s AND created_at BETWEEN %s AND %s",
+        params=(last_order, moved_at, failed_back_at),
+    )
+    assert taken_on_replica >= 1
+    target.shop_takes_orders()
+
+
+def test_primary_kill_costs_the_database_until_the_rollback_starts_it_again(chaos: ChaosRunner, target: Target):
+    srv_before = target.lookup("db.shop.internal", "SRV")
+    killed = primary_pid(target)
+    journal = chaos.run("database/postgres-primary-kill", hold_seconds=1)
+    assert_rolled_back(journal, 2)
+    assert journal["deviated"] is True  # no failover: no database while the primary was down
+    assert output(journal, "kill-primary") == killed and not pid_alive(killed)
+    started = journal["rollbacks"][0]["output"]
+    assert started["started"] is True and started["pid"] == primary_pid(target) != killed
+    target.assert_database_as_before(srv_before)
+    target.shop_takes_orders()
+
+
+def test_connection_exhaustion_refuses_new_connections_until_released(chaos: ChaosRunner, target: Target):
+    journal = chaos.run("database/postgres-connection-exhaustion", hold_seconds=1)
+    assert_rolled_back(journal, 1)
+    assert output(journal, "exhaust-connections") > 10
+    refused = output(journal, "new-connection-while-exhausted")
+    assert refused["good"] is False and "connection slots are reserved" in refused["error"]
+    assert journal["rollbacks"][0]["output"] == output(journal, "exhaust-connections")  # all released
+    assert not (chaos.workdir / "postgres-connection-exhaustion.state.json").exists()
+    holders = target.query(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gameday-exhaust-connections'",
+        "DATABASE_PRIMARY_URL",
+    )
+    assert holders == 0
+    assert target.write("DATABASE_PRIMARY_URL")
+
+
+def run_through_proxy(chaos: ChaosRunner, target: Target, experiment: str, **variables: object) -> dict:
+    srv_before = target.lookup("db.shop.internal", "SRV")
+    journal = chaos.run(f"database/{experiment}", hold_seconds=1, **variables)
+    assert_rolled_back(journal, 1)
+    routed = output(journal, "route-database-through-proxy")
+    proxy_port = routed["proxy"]["listen_port"]
+    assert routed["record"]["moved_to"] == f"0 0 {proxy_port} pg-0.shop.internal."
+    assert routed["record"]["values"] == srv_before
+    back = journal["rollbacks"][0]["output"]
+    assert back["proxy"]["stopped"] is True and back["record"]["values"] == srv_before
+    assert wait_until(lambda: not pid_alive(routed["proxy"]["pid"]), 5), "the proxy process outlived the rollback"
+    assert not (chaos.workdir / f"{experiment}.proxy.json").exists()
+    target.assert_database_as_before(srv_before)
+    target.shop_takes_orders()
+    return journal
+
+
+def test_slow_database_adds_latency_through_the_proxy(chaos: ChaosRunner, target: Target):
+    journal = run_through_proxy(chaos, target, "slow-database", latency_ms=400, jitter_ms=0)
+    assert output(journal, "add-latency")["fault"]["latency_ms"] == 400
+    assert journal["deviated"] is True  # an order takes several round trips of 400 ms: over the 300 ms objective
+
+
+def test_database_blackhole_hangs_the_shop_until_the_proxy_is_removed(chaos: ChaosRunner, target: Target):
+    journal = run_through_proxy(chaos, target, "database-blackhole")
+    assert output(journal, "blackhole-database-network")["fault"]["blackhole"] is True
+    assert journal["deviated"] is True
+
+
+def test_database_connection_reset_breaks_every_connection(chaos: ChaosRunner, target: Target):
+    journal = run_through_proxy(chaos, target, "database-connection-reset")
+    assert output(journal, "reset-database-connections")["fault"]["reset"] is True
+    assert journal["deviated"] is True
+
+
+def test_rds_reboot_with_failover_against_moto(chaos: ChaosRunner, target: Target):
+    journal = chaos.run("database/rds-reboot-with-failover")
+    assert (journal["status"], journal["deviated"], statuses(journal, "run")) == ("completed", False, ["succeeded"])
+    rebooted = output(journal, "reboot-with-failover")["DBInstance"]
+    assert (rebooted["DBInstanceIdentifier"], rebooted["MultiAZ"]) == ("shop-db-legacy", True)
+    status = target.aws("rds").describe_db_instances(DBInstanceIdentifier="shop-db-legacy")["DBInstances"][0]
+    assert status["DBInstanceStatus"] == "available"
+
+
+def test_aurora_failover_moves_the_writer_and_the_rollback_moves_it_back(chaos: ChaosRunner, target: Target):
+    def writer() -> str:
+        cluster = target.aws("rds").describe_db_clusters(DBClusterIdentifier="shop-db")["DBClusters"][0]
+        return next(m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"] if m["IsClusterWriter"])
+
+    assert writer() == "shop-db-1"
+    journal = chaos.run("database/aurora-cluster-failover")
+    assert_rolled_back(journal, 1)
+    assert journal["deviated"] is False
+    during = output(journal, "failover-to-the-reader")["DBCluster"]["DBClusterMembers"]
+    assert [m["DBInstanceIdentifier"] for m in during if m["IsClusterWriter"]] == ["shop-db-2"]
+    assert writer() == "shop-db-1"
