@@ -126,3 +126,22 @@ def test_exposition_and_selector_parsing():
     selector = parse_selector('shop_requests_total{route="/orders", status!="201"}')
     assert selector.matches("shop_requests_total", {"route": "/orders", "status": "503"})
     assert not selector.matches("shop_requests_total", {"route": "/orders", "status": "201"})
+
+
+def test_a_range_query_returns_the_series_points(http_server):
+    from gamedays.sli.prometheus import PrometheusError, range_query
+
+    url, behaviour = http_server
+    behaviour.content_type = "application/json"
+    values = [[1700000000, "0.99"], [1700000015, "0.995"], [1700000030, "1"]]
+    behaviour.body = json.dumps(
+        {"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {}, "values": values}]}}
+    ).encode()
+    points = range_query(url, "sum(rate(ok[1m]))", start=1700000000, end=1700000030, step=15, timeout=2)
+    assert points == [(1700000000.0, 0.99), (1700000015.0, 0.995), (1700000030.0, 1.0)]
+    path = behaviour.requests[-1][1]
+    assert path.startswith("/api/v1/query_range?") and "step=15" in path and "start=1700000000" in path
+    behaviour.body = json.dumps({"status": "error", "error": "bad_data: parse error"}).encode()
+    behaviour.status = 400
+    with pytest.raises(PrometheusError, match="HTTP 400 .*bad_data: parse error"):
+        range_query(url, "sum(", start=0, end=1, step=1, timeout=2)
