@@ -84,7 +84,11 @@ def test_route_back_without_a_fault_only_tidies(cluster: dict[str, str], tmp_pat
 
 
 def test_a_rolling_loss_with_a_wrong_selector_fails_at_once(target: Target, monkeypatch: pytest.MonkeyPatch):
+    from kubernetes.config import kube_config
+
     monkeypatch.setenv("KUBECONFIG", target.env["KUBECONFIG"])  # chaosk8s reads it, as under chaos run
+    # ...but the client fixed its default path when this process first imported it: point that there too
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", target.env["KUBECONFIG"])
     with pytest.raises(ActivityFailed, match="no pod in namespace 'shop' matches 'app=nothing'"):
         pods.terminate_pods_over_time("app=nothing", ns="shop", rounds=2, interval_seconds=5)
     with pytest.raises(ActivityFailed, match="rounds must be a whole number >= 1"):
