@@ -65,7 +65,13 @@ class ChaosRunner:
     catalog: Path
 
     def run(self, experiment_id: str, **variables: Any) -> dict[str, Any]:
-        """The journal of ``chaos run experiments/<id>.yaml`` with ``--var`` for each variable (typed)."""
+        """The journal of ``chaos run experiments/<id>.yaml`` with ``--var`` for each variable (typed).
+
+        Starts from a steady state: the shop must take a few orders in a row first, so one
+        experiment's recovery (a balancer's health checks catching up) never fails the next
+        one's hypothesis on a loaded machine.
+        """
+        assert wait_until(self._steady, 30, every=0.2), "the shop is not in a steady state before the experiment"
         args = [CHAOS, "--no-version-check", "--log-file", str(self.workdir / "chaostoolkit.log"), "run"]
         args += ["--journal-path", str(self.workdir / "journal.json")]
         for name, value in variables.items():
@@ -78,6 +84,21 @@ class ChaosRunner:
         journal_path = self.workdir / "journal.json"
         assert journal_path.exists(), done.stdout[-3000:] + done.stderr[-3000:]
         return dict(json.loads(journal_path.read_text()))
+
+
+    def _steady(self) -> bool:
+        for _ in range(3):
+            request = urllib.request.Request(
+                self.env["SHOP_URL"] + "/orders", data=b'{"item": "steady", "quantity": 1}', method="POST",
+                headers={"Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=3) as response:
+                    if response.status != 201:
+                        return False
+            except OSError:
+                return False
+        return True
 
 
 def statuses(journal: dict[str, Any], section: str) -> list[str]:

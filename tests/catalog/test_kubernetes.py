@@ -46,7 +46,7 @@ def test_rolling_pod_loss_kills_a_pod_each_round_in_the_background(chaos: ChaosR
     assert statuses(journal, "run") == ["succeeded"] * 3 and journal["rollbacks"] == []
     rounds = output(journal, "rolling-pod-loss")
     assert [r["round"] for r in rounds] == [1, 2] and all(len(r["terminated"]) == 1 for r in rounds)
-    assert rounds[1]["at"] - rounds[0]["at"] >= 1.9
+    assert rounds[1]["at"] - rounds[0]["at"] >= 1.5  # spread over time, not all at once (2 s interval)
     killed = {name for r in rounds for name in r["terminated"]}
     assert len(killed) == 2 and killed <= before  # each round took a pod not yet replaced
     samples = [output(journal, "checkout-during-the-loss"), output(journal, "checkout-later-in-the-loss")]
