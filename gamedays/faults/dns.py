@@ -35,9 +35,7 @@ import ipaddress
 import json
 import logging
 import math
-import os
 import socket
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +48,8 @@ import dns.rdataset
 import dns.rdatatype
 import dns.update
 from chaoslib.exceptions import ActivityFailed
+
+from gamedays.atomicfile import write_atomically
 
 __all__ = ["clear_resolver_fault", "point_record", "remove_record", "resolver_fault", "restore_record"]
 
@@ -139,6 +139,21 @@ def restore_record(
         target.send(update, f"delete {target.fqdn} {target.rdtype}")
     logger.info("restored %s %s to %s on %s", target.fqdn, target.rdtype, values, server)
     return target.describe(final_ttl, list(values))
+
+
+def read_rdataset(
+    server: str, zone: str, name: str, rdtype: str, timeout: float = DEFAULT_TIMEOUT
+) -> dns.rdataset.Rdataset | None:
+    """The record set ``name`` (relative to ``zone``, or absolute) as ``server`` holds it now, or None."""
+    return _Target.of(server, zone, name, rdtype, timeout).read()
+
+
+def absolute_name(name: str, zone: str) -> str:
+    """``name`` as an absolute name, by the sandbox server's rule (``@`` apex, trailing dot or zone suffix)."""
+    try:
+        return _absolute(name, dns.name.from_text(zone)).to_text()
+    except (dns.exception.DNSException, ValueError) as exc:
+        raise ActivityFailed(f"bad DNS name {name!r} in zone {zone!r}: {exc}") from None
 
 
 def resolver_fault(
@@ -294,17 +309,10 @@ def _ttl(ttl: int) -> int:
 
 
 def _write_backup(path: str, target: _Target, current: dns.rdataset.Rdataset | None) -> None:
-    """Save the record set atomically (temp file + rename), so a crash never leaves half a backup."""
+    """Save the record set atomically, so a crash never leaves half a backup."""
     data = target.describe(current.ttl if current is not None else 0, _values(current) if current is not None else [])
-    destination = Path(path)
     try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, destination)
+        write_atomically(Path(path), json.dumps(data, indent=2))
     except OSError as exc:
         raise ActivityFailed(f"cannot write the DNS backup {path}: {exc}") from None
 

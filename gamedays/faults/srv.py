@@ -19,13 +19,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import dns.exception
-import dns.message
-import dns.name
-import dns.query
-import dns.rcode
-import dns.rdatatype
-
 from gamedays.faults import dns as dns_faults
 
 __all__ = ["move_srv"]
@@ -84,7 +77,7 @@ def move_srv(
         raise _failed(f"port must be 1-65535, got {port!r}")
     current = read_srv(server, zone, name, timeout)
     best = current.best
-    moved = SrvRecord(best.priority, best.weight, port, _absolute(target, zone) if target else best.target)
+    moved = SrvRecord(best.priority, best.weight, port, dns_faults.absolute_name(target, zone) if target else best.target)
     previous = dns_faults.point_record(
         server, zone, name, "SRV", [moved.value()], ttl=current.ttl, backup=backup, timeout=timeout
     )
@@ -97,73 +90,24 @@ def move_srv(
 
 def read_srv(server: str, zone: str, name: str, timeout: float = DEFAULT_TIMEOUT) -> SrvSet:
     """The SRV record set of ``name`` (relative to ``zone``, or absolute) as ``server`` holds it now."""
-    fqdn = _absolute(name, zone)
-    answer = _ask(server, fqdn, "SRV", timeout)
+    fqdn = dns_faults.absolute_name(name, zone)
+    found = dns_faults.read_rdataset(server, zone, name, "SRV", timeout)
     records = tuple(
         SrvRecord(rdata.priority, rdata.weight, rdata.port, rdata.target.to_text())  # type: ignore[attr-defined]
-        for rdata in answer[1]
+        for rdata in found or ()
     )
     if not records:
         raise _failed(f"{fqdn} has no SRV record on {server}: there is nothing to move")
-    return SrvSet(fqdn, answer[0], records)
+    assert found is not None
+    return SrvSet(fqdn, int(found.ttl), records)
 
 
 def resolve_address(server: str, name: str, timeout: float = DEFAULT_TIMEOUT) -> str:
     """The first A record of the absolute ``name`` on ``server``."""
-    _ttl, rdatas = _ask(server, name, "A", timeout)
-    if not rdatas:
+    found = dns_faults.read_rdataset(server, ".", name, "A", timeout)
+    if not found:
         raise _failed(f"{name} has no A record on {server}")
-    return str(rdatas[0].to_text())
-
-
-def _ask(server: str, fqdn: str, rdtype: str, timeout: float) -> tuple[int, list[Any]]:
-    host, port = _address(server)
-    query = dns.message.make_query(fqdn, rdtype)
-    try:
-        response = dns.query.tcp(query, host, port=port, timeout=timeout)
-    except dns.exception.Timeout:
-        raise _failed(f"DNS server {server} did not answer within {timeout:g}s (asking for {fqdn} {rdtype})") from None
-    except (OSError, dns.exception.DNSException) as exc:
-        raise _failed(f"cannot reach DNS server {server} (asking for {fqdn} {rdtype}): {exc}") from None
-    rcode = response.rcode()
-    if rcode == dns.rcode.NXDOMAIN:
-        return 0, []
-    if rcode != dns.rcode.NOERROR:
-        raise _failed(f"DNS server {server} refused to answer for {fqdn} {rdtype}: {dns.rcode.to_text(rcode)}")
-    wanted = dns.rdatatype.from_text(rdtype)
-    for rrset in response.answer:
-        if rrset.rdtype == wanted:
-            return int(rrset.ttl), list(rrset)
-    return 0, []
-
-
-def _address(server: str) -> tuple[str, int]:
-    """``host:port``, ``[v6]:port`` or ``host`` (port 53)."""
-    text = server.strip()
-    host, port_text = text, "53"
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else "53"
-    elif text.count(":") == 1:
-        host, port_text = text.split(":")
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise _failed(f"DNS server {server!r} is not host:port with a port of 1-65535")
-    return host, int(port_text)
-
-
-def _absolute(name: str, zone: str) -> str:
-    """``name`` as an absolute name: kept when it ends with a dot or lies in ``zone``, else made relative to it."""
-    try:
-        origin = dns.name.from_text(zone)
-        text = name.strip()
-        if text in ("", "@"):
-            return origin.to_text()
-        as_absolute = dns.name.from_text(text)
-        if text.endswith(".") or as_absolute.is_subdomain(origin):
-            return as_absolute.to_text()
-        return dns.name.from_text(text, origin=origin).to_text()
-    except (dns.exception.DNSException, ValueError) as exc:
-        raise _failed(f"bad DNS name {name!r} in zone {zone!r}: {exc}") from None
+    return str(next(iter(found)).to_text())
 
 
 def _failed(message: str) -> Exception:
