@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from gamedays.model.dr import DRPhase, DRStepKind, DRStepOutcome
 from gamedays.model.outcomes import Outcome
 
 JOURNAL_VERSION = 1
@@ -50,6 +51,40 @@ class StepInfo(BaseModel):
     recover_within_seconds: float | None
 
 
+class DRStepInfo(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    kind: DRStepKind
+
+
+class DRInfo(BaseModel):
+    """One DR check of the plan: a playbook and the targets it is measured against."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str  # unique within the gameday: the playbook file's stem (suffixed -2, -3... when used twice)
+    title: str
+    playbook: str  # path, for the report
+    component_kind: str  # e.g. database-cluster
+    component: str  # e.g. shop-db
+    disaster: str
+    rto_seconds: float
+    rpo_seconds: float | None
+    steps: tuple[DRStepInfo, ...]
+    writer: str | None = None  # what measures RPO (e.g. "postgres"); None: RPO not measured
+
+
+class CoverageInfo(BaseModel):
+    """R-4: one key component of the environment and the playbooks of the plan that cover it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str
+    name: str
+    playbooks: tuple[str, ...]  # DR check ids; empty: not covered
+
+
 class GamedayStarted(_Event):
     event: Literal["gameday_started"] = "gameday_started"
     version: int = JOURNAL_VERSION
@@ -68,6 +103,8 @@ class GamedayStarted(_Event):
     budget_allowance: float | None  # share of each SLO's window budget the gameday may burn
     abort_when: tuple[str, ...] = ()
     tolerate_seconds: float = 0.0
+    disaster_recovery: tuple[DRInfo, ...] = ()
+    coverage: tuple[CoverageInfo, ...] = ()
 
 
 class SampleTaken(_Event):
@@ -154,6 +191,58 @@ class StepFinished(_Event):
     detail: str = ""
 
 
+class DRStarted(_Event):
+    event: Literal["dr_started"] = "dr_started"
+    check: str
+    dry: bool = False  # rehearsal: prechecks only, no disaster
+
+
+class DRStepDone(_Event):
+    """One activity of a DR check, written when it ended (``at``); ``started`` is when it began."""
+
+    event: Literal["dr_step"] = "dr_step"
+    check: str
+    phase: DRPhase
+    name: str
+    kind: DRStepKind
+    started: float
+    outcome: DRStepOutcome
+    detail: str = ""
+    journal: str = ""  # the Chaos Toolkit journal of an automated step, relative to the report folder
+
+
+class DRWrites(_Event):
+    """RPO as measured by the writer: writes acknowledged during the check, and those missing after recovery."""
+
+    event: Literal["dr_writes"] = "dr_writes"
+    check: str
+    writer: str
+    acknowledged: int
+    lost: int
+    first_lost_at: float | None = None  # the acknowledgement time of the first lost write
+    last_acked_at: float | None = None
+    error: str | None = None  # the writer could not read back: RPO not measured
+
+
+class DRFinished(_Event):
+    event: Literal["dr_finished"] = "dr_finished"
+    check: str
+    disaster_at: float | None  # when the disaster was complete (None: never injected)
+    recovered_at: float | None  # when every check passed (None: never, or not measured in a rehearsal)
+    failed_step: str | None = None
+    detail: str = ""
+
+
+class NotificationFailed(_Event):
+    """A webhook that could not be delivered after its retries (the gameday went on)."""
+
+    event: Literal["notification_failed"] = "notification_failed"
+    channel: str  # mattermost, slack
+    about: str  # what the message was about, e.g. "gameday_started"
+    attempts: int
+    error: str  # never the webhook URL
+
+
 class Interrupted(_Event):
     event: Literal["interrupted"] = "interrupted"
     signal: str
@@ -176,6 +265,11 @@ Event = Annotated[
         GuardrailTripped,
         RollbacksPlayed,
         StepFinished,
+        DRStarted,
+        DRStepDone,
+        DRWrites,
+        DRFinished,
+        NotificationFailed,
         Interrupted,
         GamedayFinished,
     ],

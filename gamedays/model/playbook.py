@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gamedays.model.components import Component
-from gamedays.model.units import DurationField
+from gamedays.model.units import Duration, DurationField
 
 
 class _Frozen(BaseModel):
@@ -43,11 +44,91 @@ class PlaybookCheck(_Frozen):
         return self
 
 
+class Disaster(_Frozen):
+    """The disaster the playbook recovers from, and how a gameday causes it."""
+
+    description: str = Field(min_length=1)
+    inject: tuple[PlaybookStep, ...] = Field(min_length=1, description="what the gameday does to cause the disaster")
+
+
+class WriterKind(str, Enum):
+    POSTGRES = "postgres"
+    DNS = "dns"
+    KUBERNETES = "kubernetes"
+
+
+class DataWriter(_Frozen):
+    """Measures RPO: stamps each acknowledged write (sequence, time) during the check; the ones
+    missing after recovery were lost."""
+
+    kind: WriterKind
+    target: str = Field(
+        min_length=1,
+        description="postgres: a DSN; dns: the server's host:port; kubernetes: a namespace (${NAME} from the environment)",
+    )
+    zone: str | None = Field(None, description="dns: the zone the writer's records go to")
+    every: DurationField = Field(Duration(0.1), description="one write this often")
+
+    @model_validator(mode="after")
+    def _zone_for_dns(self) -> DataWriter:
+        if (self.kind is WriterKind.DNS) != (self.zone is not None):
+            raise ValueError("a dns writer needs a zone, and only a dns writer takes one")
+        return self
+
+
 class Playbook(_Frozen):
     title: str = Field(min_length=1)
     covers: Component
-    disaster: str = Field(min_length=1, description="the disaster this playbook recovers from")
+    disaster: Disaster
     rto: DurationField = Field(description="recovery time objective")
     rpo: DurationField | None = Field(None, description="recovery point objective (data loss allowed)")
+    configuration: dict[str, Any] = Field(
+        default_factory=dict, description="Chaos Toolkit configuration for the automated activities (${name})"
+    )
+    backup: tuple[PlaybookStep, ...] = Field((), description="taken before the disaster, as the recovery needs it")
     steps: tuple[PlaybookStep, ...] = Field(min_length=1)
-    checks: tuple[PlaybookCheck, ...] = ()
+    checks: tuple[PlaybookCheck, ...] = Field(min_length=1, description="proofs of recovery: RTO ends when all pass")
+    afterwards: tuple[PlaybookStep, ...] = Field(
+        (), description="back to normal operations once recovery is measured (not part of the RTO)"
+    )
+    writer: DataWriter | None = Field(None, description="measures the data lost (RPO); without it RPO is not measured")
+
+    def phases(self) -> tuple[tuple[str, tuple[PlaybookStep, ...]], ...]:
+        """The playbook's steps by phase, in the order a DR check runs them, with their YAML location."""
+        return (
+            ("backup", self.backup),
+            ("disaster.inject", self.disaster.inject),
+            ("steps", self.steps),
+            ("afterwards", self.afterwards),
+        )
+
+
+def activity_experiment(playbook: Playbook, step: PlaybookStep) -> dict[str, Any]:
+    """The Chaos Toolkit experiment that runs one automated step: its activity as the whole method.
+
+    A step runs as an experiment of its own (in its own process, like every
+    experiment of the gameday), with the playbook's configuration.
+    """
+    if step.automated is None:
+        raise ValueError(f"step {step.name!r} is manual: it has no activity")
+    experiment: dict[str, Any] = {
+        "title": f"{playbook.title}: {step.name}",
+        "description": f"DR playbook step: {step.name}",
+        "method": [dict(step.automated)],
+    }
+    if playbook.configuration:
+        experiment["configuration"] = dict(playbook.configuration)
+    return experiment
+
+
+def probe_experiment(playbook: Playbook, probe: dict[str, Any]) -> dict[str, Any]:
+    """The Chaos Toolkit experiment that runs one probe check: the probe is its steady-state hypothesis."""
+    experiment: dict[str, Any] = {
+        "title": f"{playbook.title}: check {probe.get('name', 'probe')}",
+        "description": "DR playbook check",
+        "steady-state-hypothesis": {"title": "recovered", "probes": [dict(probe)]},
+        "method": [],
+    }
+    if playbook.configuration:
+        experiment["configuration"] = dict(playbook.configuration)
+    return experiment

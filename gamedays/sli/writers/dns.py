@@ -1,0 +1,137 @@
+"""The DNS RPO writer: one TXT record per write, added by RFC 2136 DNS UPDATE (TCP, no TSIG).
+
+Record ``seq`` is the TXT value ``"<seq>"`` of ``_gameday-rpo-<tag>-<n>.<zone>``, where
+``<tag>`` is the run tag (see :func:`run_tag`) and ``n = seq // 500``: 500 records per
+name keep every answer far below the 64 KiB a DNS message can carry, however long the
+check runs. The survivors are read back by asking the server directly, over TCP, for
+each name this writer wrote to (the highest sequence it tried is remembered).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gamedays.sli.dns import parse_server
+from gamedays.sli.writers.base import DEFAULT_TIMEOUT, WriterError, check_timeout, run_tag
+
+PER_NAME = 500
+PREFIX = "_gameday-rpo-"
+TTL = 60
+
+
+class DnsWriter:
+    def __init__(self, server: str, zone: str, run_id: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        import dns.exception
+        import dns.inet
+        import dns.name
+
+        host, port = parse_server(server)
+        if not dns.inet.is_address(host) or not 0 < port < 65536:
+            raise WriterError(
+                f"dns writer: server {server!r} is not an IP address with an optional port, e.g. 127.0.0.1:5353"
+            )
+        try:
+            self._zone = dns.name.from_text(zone)
+        except (dns.exception.DNSException, ValueError) as exc:
+            raise WriterError(f"dns writer: zone {zone!r} is not a DNS name: {exc}") from None
+        self._host, self._port = host, port
+        self._tag, self._timeout = run_tag(run_id), check_timeout(timeout)
+        self._highest = 0
+
+    @property
+    def describe(self) -> str:
+        return f"dns {self._host}:{self._port} zone {self._zone.to_text()}"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return ()
+
+    def name_for(self, seq: int) -> str:
+        """The absolute owner name record ``seq`` goes to."""
+        return self._name(seq // PER_NAME).to_text()
+
+    def prepare(self) -> None:
+        """Checks the server answers with authority for the zone (its SOA)."""
+        import dns.message
+        import dns.rcode
+        import dns.rdatatype
+
+        response = self._exchange(dns.message.make_query(self._zone, "SOA"), "read the zone's SOA")
+        soa = [rrset for rrset in response.answer if rrset.rdtype == dns.rdatatype.SOA]
+        if response.rcode() != dns.rcode.NOERROR or not soa:
+            raise WriterError(
+                f"{self.describe}: the server does not serve the zone "
+                f"({dns.rcode.to_text(response.rcode())}, no SOA for {self._zone.to_text()})"
+            )
+
+    def write(self, seq: int, at: float) -> None:
+        import dns.update
+
+        self._highest = max(self._highest, seq)
+        update = dns.update.UpdateMessage(self._zone)
+        update.add(self._name(seq // PER_NAME), TTL, "TXT", f'"{seq}"')
+        self._send(update, f"write {seq}")
+
+    def survivors(self) -> set[int]:
+        import dns.message
+        import dns.rcode
+        import dns.rdatatype
+
+        found: set[int] = set()
+        for index in range(self._highest // PER_NAME + 1):
+            name = self._name(index)
+            response = self._exchange(dns.message.make_query(name, "TXT"), f"read {name}")
+            rcode = response.rcode()
+            if rcode == dns.rcode.NXDOMAIN:
+                continue
+            if rcode != dns.rcode.NOERROR:
+                raise WriterError(f"{self.describe}: cannot read {name}: {dns.rcode.to_text(rcode)}")
+            for rrset in response.answer:
+                if rrset.name == name and rrset.rdtype == dns.rdatatype.TXT:
+                    found.update(_seq(rdata) for rdata in rrset)
+        found.discard(-1)
+        return found
+
+    def cleanup(self) -> str | None:
+        import dns.update
+
+        update = dns.update.UpdateMessage(self._zone)
+        for index in range(self._highest // PER_NAME + 1):
+            update.delete(self._name(index), "TXT")
+        try:
+            self._send(update, "delete this run's records")
+        except WriterError as exc:
+            return str(exc)
+        return None
+
+    def close(self) -> None:
+        """Nothing held open: every exchange has a connection of its own."""
+
+    def _name(self, index: int) -> Any:
+        import dns.name
+
+        return dns.name.from_text(f"{PREFIX}{self._tag}-{index}", origin=self._zone)
+
+    def _send(self, update: Any, what: str) -> None:
+        import dns.rcode
+
+        rcode = self._exchange(update, what).rcode()
+        if rcode != dns.rcode.NOERROR:
+            raise WriterError(f"{self.describe}: the server refused to {what}: {dns.rcode.to_text(rcode)}")
+
+    def _exchange(self, message: Any, what: str) -> Any:
+        import dns.exception
+        import dns.query
+
+        try:
+            return dns.query.tcp(message, self._host, port=self._port, timeout=self._timeout)
+        except dns.exception.Timeout:
+            raise WriterError(f"{self.describe}: no answer within {self._timeout:g}s (trying to {what})") from None
+        except (OSError, dns.exception.DNSException) as exc:
+            raise WriterError(f"{self.describe}: cannot {what}: {exc}") from None
+
+
+def _seq(rdata: Any) -> int:
+    """The sequence number a TXT record holds, or -1 for a record that is not one of ours."""
+    text = b"".join(rdata.strings).decode("ascii", "replace")
+    return int(text) if text.isdigit() else -1
