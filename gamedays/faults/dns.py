@@ -156,6 +156,28 @@ def absolute_name(name: str, zone: str) -> str:
         raise ActivityFailed(f"bad DNS name {name!r} in zone {zone!r}: {exc}") from None
 
 
+def server_address(server: str) -> tuple[str, int]:
+    """``server`` (``"host:port"``, ``"[v6]:port"`` or ``"host"``: port 53) as an IP address and a port."""
+    return _parse_server(server)
+
+
+def exchange(
+    server: str, zone: str, message: dns.message.Message, what: str, timeout: float = DEFAULT_TIMEOUT
+) -> dns.message.Message:
+    """Send ``message`` (a query or an update for ``zone``) to ``server`` over TCP; its response, whatever the rcode.
+
+    ActivityFailed names the server and ``what`` was tried when it is unreachable or silent.
+    """
+    return _Target.of(server, zone, "@", "SOA", timeout)._exchange(message, what)
+
+
+def send_update(
+    server: str, zone: str, update: dns.update.UpdateMessage, what: str, timeout: float = DEFAULT_TIMEOUT
+) -> None:
+    """Send a prepared RFC 2136 ``update`` of ``zone``; ActivityFailed naming the server, ``what`` and the rcode unless NOERROR."""
+    _Target.of(server, zone, "@", "SOA", timeout).send(update, what)
+
+
 def resolver_fault(
     server: str, zone: str, delay: float = 0.0, drop: bool = False, timeout: float = DEFAULT_TIMEOUT
 ) -> dict[str, Any]:
