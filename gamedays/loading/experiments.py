@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from gamedays.loading.activities import Unresolved, check_python_provider, validation_copy
+from gamedays.loading.credentials import reject_credentials_in_experiment
 from gamedays.loading.source import Document, display_path
 from gamedays.model.errors import Problem
 from gamedays.model.units import Duration
@@ -42,6 +43,7 @@ def load_experiment(path: Path) -> dict[str, Any]:
         raise ExperimentProblem(f"invalid JSON: {exc}") from None
     if not isinstance(experiment, dict):
         raise ExperimentProblem("the file does not hold an experiment (a mapping with title, description, method)")
+    reject_credentials_in_experiment(path, experiment)  # InvalidInput at the experiment's own file:line
     return experiment
 
 
@@ -101,14 +103,19 @@ def _with_run_time_values(experiment: dict[str, Any]) -> dict[str, Any]:
     the sandbox, or the target's pipeline, sets it when the gameday runs. Validation gives such keys a
     stand-in default, so it checks the experiment's shape without asking for the target's variables."""
     configuration = experiment.get("configuration")
-    if not isinstance(configuration, dict):
-        return experiment
-    for key, value in configuration.items():
-        if isinstance(value, dict) and value.get("type") == "env" and "default" not in value:
-            name = value.get("key")
-            if isinstance(name, str) and name not in os.environ:
-                typed = value.get("env_var_type") in ("int", "float")
-                configuration[key] = {**value, "default": "0" if typed else f"<{name} at run time>"}
+    if isinstance(configuration, dict):
+        for key, value in configuration.items():
+            if isinstance(value, dict) and value.get("type") == "env" and "default" not in value:
+                name = value.get("key")
+                if isinstance(name, str) and name not in os.environ:
+                    typed = value.get("env_var_type") in ("int", "float")
+                    configuration[key] = {**value, "default": "0" if typed else f"<{name} at run time>"}
+    # secrets too: chaoslib's validation reads {type: env} secrets and has no default for them
+    secrets = experiment.get("secrets")
+    for scope, names in (secrets or {}).items() if isinstance(secrets, dict) else ():
+        for key, value in (names or {}).items() if isinstance(names, dict) else ():
+            if isinstance(value, dict) and value.get("type") == "env" and value.get("key") not in os.environ:
+                secrets[scope][key] = f"<{value.get('key')} at run time>"
     return experiment
 
 

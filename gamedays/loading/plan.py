@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from gamedays.loading.credentials import reject_credentials
 from gamedays.loading.experiments import (
     ExperimentProblem,
     estimate,
@@ -26,7 +27,7 @@ from gamedays.loading.validation import validate_document
 from gamedays.model.errors import InvalidInput, Problem
 from gamedays.model.loaded import LoadedPlan, ResolvedDR, ResolvedStep
 from gamedays.model.plan import Plan
-from gamedays.model.playbook import Playbook
+from gamedays.model.playbook import Playbook, activity_experiment, probe_experiment
 from gamedays.model.slo import SLOCatalog
 
 
@@ -34,6 +35,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
     """Read, validate and resolve a plan; raise :class:`InvalidInput` listing every problem."""
     plan_path = Path(path).absolute()
     doc = read_yaml(plan_path)
+    reject_credentials(doc)
     if not isinstance(doc.data, dict):
         raise InvalidInput([doc.problem((), "a plan is a mapping of keys (gameday, title, date, ...) to values")])
     plan = validate_document(Plan, doc)
@@ -89,6 +91,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
 
 def load_catalog(path: Path, named_at: tuple[str, int] | None = None) -> SLOCatalog:
     doc = read_yaml(path, named_at)
+    reject_credentials(doc)
     catalog = validate_document(SLOCatalog, doc)
     seen: set[str] = set()
     problems = []
@@ -105,14 +108,30 @@ def load_playbook(
     path: Path, named_at: tuple[str, int] | None = None, known_slos: set[str] | None = None
 ) -> Playbook:
     doc = read_yaml(path, named_at)
+    reject_credentials(doc)
     playbook = validate_document(Playbook, doc)
     problems: list[Problem] = []
     for index, check in enumerate(playbook.checks):
         if check.slo is not None:
             _check_slo(problems, doc, ("checks", index, "slo"), check.slo, known_slos)
+        if check.probe is not None:
+            _check_activity(problems, doc, ("checks", index, "probe"), path, probe_experiment(playbook, check.probe))
+    for phase, steps in playbook.phases():
+        for index, step in enumerate(steps):
+            if step.automated is not None:
+                loc = (*phase.split("."), index, "automated")
+                _check_activity(problems, doc, loc, path, activity_experiment(playbook, step))
     if problems:
         raise InvalidInput(problems)
     return playbook
+
+
+def _check_activity(problems: list[Problem], doc: Document, loc: tuple[Any, ...], path: Path, experiment: dict[str, Any]) -> None:
+    """A playbook's activity is checked as the one-activity experiment the engine runs it as."""
+    try:
+        validate_experiment(experiment)
+    except ExperimentProblem as exc:
+        problems.append(doc.problem(loc, str(exc)))
 
 
 def _resolve_step(doc: Document, loc: tuple[Any, ...], base: Path, step: Any) -> ResolvedStep:

@@ -244,7 +244,7 @@ def test_unknown_slo_in_a_playbook_check(tree, gameday):
     text = (tree.root / "playbooks/database-cluster.yaml").read_text()
     tree.write("playbooks/database-cluster.yaml", text.replace("slo: database-writes", "slo: db-writes"))
     tree.plan()
-    assert_invalid(validate(gameday), "playbooks/database-cluster.yaml:14: unknown SLO 'db-writes' (did you mean 'database-writes'?)")
+    assert_invalid(validate(gameday), "playbooks/database-cluster.yaml:50: unknown SLO 'db-writes' (did you mean 'database-writes'?)")
 
 
 def test_duplicate_experiment_id(tree, gameday):

@@ -49,7 +49,7 @@ def test_dr_targets_come_from_the_plan_or_the_playbook(repo):
     database, dns, kubernetes = load_plan(repo / "plans/2024-05.yaml").disaster_recovery
     assert (database.rto, database.rpo) == (Duration(300), Duration(30))
     assert dns.rto == Duration(120)
-    assert kubernetes.rpo is None
+    assert (kubernetes.rto, kubernetes.rpo) == (Duration(600), Duration(60))  # rpo from the playbook
 
 
 def test_the_estimate_adds_baseline_experiments_recovery_and_dr(repo):
