@@ -43,6 +43,10 @@ class Journal:
             os.write(self._fd, data)
             os.fsync(self._fd)
 
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
     def close(self) -> None:
         with self._lock:
             if self._fd is not None:

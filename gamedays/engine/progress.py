@@ -9,13 +9,19 @@ SLI against its objective and the error budget left.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
-from typing import Callable, TextIO
+from typing import Callable, Iterator, TextIO
 
 from pydantic import BaseModel
 
 from gamedays.model.events import (
+    DRFinished,
+    DRStarted,
+    DRStepDone,
+    DRWrites,
+    NotificationFailed,
     ExperimentProgress,
     GamedayFinished,
     GamedayStarted,
@@ -55,6 +61,18 @@ class Progress:
                 stamp = dt.datetime.fromtimestamp(getattr(event, "at", 0)).strftime("%H:%M:%S")
                 self._write(f"{stamp} {line}")
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The live panel steps aside while a person is asked something at the terminal."""
+        if self._panel is None:
+            yield
+            return
+        self._panel.stop()
+        try:
+            yield
+        finally:
+            self._panel.start()
+
     def note(self, text: str) -> None:
         with self._lock:
             self._write(f"{dt.datetime.now().strftime('%H:%M:%S')} {text}")
@@ -86,6 +104,10 @@ class Progress:
         if isinstance(event, StepFinished):
             detail = f" ({event.detail})" if event.detail else ""
             return f"step {event.step}: {event.outcome.value}{detail}"
+        if isinstance(event, (DRStarted, DRStepDone, DRWrites, DRFinished)):
+            return _dr_line(event)
+        if isinstance(event, NotificationFailed):
+            return f"notification to {event.channel} about {event.about} failed after {event.attempts} attempts: {event.error}"
         if isinstance(event, Interrupted):
             return f"interrupted by {event.signal}: rolling back and closing the journal"
         if isinstance(event, GamedayFinished):
@@ -113,6 +135,27 @@ class Progress:
         if event.kind == "rollbacks_completed":
             return f"{step}: rollbacks done"
         return None
+
+
+def _dr_line(event: BaseModel) -> str:
+    if isinstance(event, DRStarted):
+        return f"DR {event.check}: " + ("rehearsal prechecks (no disaster)" if event.dry else "started")
+    if isinstance(event, DRStepDone):
+        detail = f" ({event.detail[:157] + '...' if len(event.detail) > 160 else event.detail})" if event.detail else ""
+        return f"DR {event.check}: {event.phase.value} {event.name}: {event.outcome.value}{detail}"
+    if isinstance(event, DRWrites):
+        if event.error:
+            return f"DR {event.check}: RPO not measured: {event.error}"
+        return f"DR {event.check}: {event.acknowledged} writes acknowledged, {event.lost} lost"
+    assert isinstance(event, DRFinished)
+    facts = []
+    if event.disaster_at is not None and event.recovered_at is not None:
+        facts.append(f"recovered {event.recovered_at - event.disaster_at:.1f}s after the disaster")
+    if event.failed_step:
+        facts.append(f"failed at {event.failed_step!r}")
+    if event.detail:
+        facts.append(event.detail)
+    return f"DR {event.check}: finished" + (": " + "; ".join(facts) if facts else "")
 
 
 class _Panel:
@@ -148,6 +191,10 @@ class _Panel:
             self._step = f"{event.step}: {event.outcome.value}"
         elif isinstance(event, PhaseStarted):
             self._step = f"{event.phase}" + (f" after {event.step}" if event.step else "")
+        elif isinstance(event, DRStarted):
+            self._step = f"DR {event.check}"
+        elif isinstance(event, DRStepDone):
+            self._step = f"DR {event.check}: {event.name}"
         elif isinstance(event, SampleTaken):
             counts = self._counts.setdefault(event.slo, [0, 0])
             counts[0 if event.good else 1] += 1

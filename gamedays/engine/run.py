@@ -11,6 +11,7 @@ whose rollbacks run; a second Ctrl-C does not skip them.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -18,18 +19,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Callable, Mapping, TextIO
+from typing import Callable, Mapping, Sequence, TextIO
 
 from pydantic import BaseModel
 
+from gamedays.engine.confirm import Confirmer, TerminalConfirmer, unattended
+from gamedays.engine.dr import DRCheck, DRContext, check_ids, dr_info
 from gamedays.engine.experiment_process import ChildEvent, ExperimentProcess, ExperimentSpec, run_rollbacks
 from gamedays.engine.guardrails import Guardrails
-from gamedays.engine.journal import JOURNAL, Journal, read_journal
+from gamedays.engine.journal import JOURNAL, Journal, JournalError, read_journal
 from gamedays.engine.monitor import Monitor
 from gamedays.engine.progress import Progress
 from gamedays.engine.target import Target
 from gamedays.model.errors import GamedayError
 from gamedays.model.events import (
+    CoverageInfo,
     ExperimentProgress,
     FaultArmed,
     GamedayFinished,
@@ -49,9 +53,11 @@ from gamedays.model.loaded import LoadedPlan, ResolvedStep
 from gamedays.model.measurement import Measurement
 from gamedays.model.outcomes import ExitCode, Outcome
 from gamedays.model.plan import OnFailure
+from gamedays.model.redact import redact_document
 from gamedays.reporting.analysis import Analysis, analyse
 
 POLL = 0.05
+logger = logging.getLogger(__name__)
 
 
 class PreflightFailed(GamedayError):
@@ -75,6 +81,8 @@ class Orchestrator:
         out: TextIO | None = None,
         live: bool = False,
         preflight_timeout: float = 20.0,
+        listeners: Sequence[Callable[[BaseModel], None]] = (),
+        answers: TextIO | None = None,
     ) -> None:
         self.loaded = loaded
         self.plan = loaded.plan
@@ -103,6 +111,12 @@ class Orchestrator:
         self._signals_seen = 0
         self._signals_reported = 0
         self._journal: Journal | None = None
+        # manual DR steps are confirmed by a person at the terminal; without one they are not verified
+        self._confirm: Confirmer = unattended
+        if answers is not None and out is not None:
+            self._confirm = TerminalConfirmer(answers, out, pause=progress.paused if progress is not None else None)
+        self._dr_ids = check_ids(loaded.disaster_recovery)
+        self._listeners = tuple(listeners)  # notifications, metrics, logs: told every event once it is journaled
 
     # ------------------------------------------------------------------ public
 
@@ -138,6 +152,8 @@ class Orchestrator:
             monitor.start()
             if self._phase("baseline", None, monitor_settings.baseline.seconds):
                 stopped_early = self._steps()
+                if not stopped_early:
+                    stopped_early = self._disaster_recovery()
             else:
                 stopped_early = True
         finally:
@@ -200,6 +216,33 @@ class Orchestrator:
                 return True
         return False
 
+    def _disaster_recovery(self) -> bool:
+        """Run (or, in a rehearsal, precheck) every DR check in order; True when interrupted.
+
+        The guardrails are not armed during a DR check: its disaster breaks the
+        SLOs on purpose, and its own deadline (twice the RTO) bounds it.
+        """
+        context = DRContext(
+            env=self.target.env,
+            report_dir=self.report_dir,
+            catalog=self.loaded.catalog,
+            interval=self.plan.monitor.interval.seconds,
+            sli_timeout=self.plan.monitor.timeout.seconds,
+            gameday=self.plan.gameday,
+            record=self._record,
+            note=self._note,
+            interrupted=self._interrupted,
+            confirm=self._confirm,
+        )
+        for check_id, resolved in zip(self._dr_ids, self.loaded.disaster_recovery):
+            if self._interrupted.is_set():
+                return True
+            check = DRCheck(context, check_id, resolved)
+            outcome = check.rehearse() if self.mode is Mode.REHEARSAL else check.verify()
+            self._note(f"DR {check_id}: {outcome.value}")
+            self._report_signals()
+        return self._interrupted.is_set()
+
     def _step(self, resolved: ResolvedStep) -> Outcome:
         step = resolved.step
         folder = self.report_dir / "experiments"
@@ -219,8 +262,8 @@ class Orchestrator:
                 at=time.time(),
                 step=step.id,
                 experiment_path=str(resolved.experiment_path),
-                experiment=dict(resolved.experiment),
-                configuration=dict(step.with_),
+                experiment=redact_document(dict(resolved.experiment)),  # references stay, values never
+                configuration=redact_document(dict(step.with_)),
                 dry=spec.dry,
             )
         )
@@ -337,6 +380,13 @@ class Orchestrator:
             budget_allowance=guard.error_budget.fraction if guard.error_budget else None,
             abort_when=guard.abort_when,
             tolerate_seconds=guard.tolerate.seconds,
+            disaster_recovery=tuple(dr_info(i, r) for i, r in zip(self._dr_ids, self.loaded.disaster_recovery)),
+            coverage=tuple(
+                CoverageInfo(kind=c.kind.value, name=c.name, playbooks=tuple(
+                    i for i, r in zip(self._dr_ids, self.loaded.disaster_recovery) if r.playbook.covers == c
+                ))
+                for c in plan.components
+            ),
         )
 
     def _on_sample(self, slo: str, measurement: Measurement, at: float) -> None:
@@ -351,10 +401,26 @@ class Orchestrator:
         self._record(ExperimentProgress(at=event.at, step=step, kind=event.kind, met=event.met,
                                         status=event.status, deviated=event.deviated))
 
+    def record_external(self, event: BaseModel) -> bool:
+        """Journal an event from outside the orchestrator (a notification given up); False once the journal is closed."""
+        journal = self._journal
+        if journal is None or journal.closed:
+            return False
+        try:
+            self._record(event)
+        except JournalError:  # closed between the check and the write
+            return False
+        return True
+
     def _record(self, event: BaseModel) -> None:
         if self._journal is not None:
             self._journal.append(event)
         self._show(event)
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:  # a listener's bug must never stop a gameday (or skip a rollback)
+                logger.exception("a listener failed on the %s event; the gameday goes on", type(event).__name__)
 
     # ------------------------------------------------------------------ signals
 
