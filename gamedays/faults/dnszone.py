@@ -8,7 +8,7 @@ as :func:`backup_zone` saved it before the disaster (:func:`restore_zone`).
     backup_zone(server, zone, path)         delete_zone_records(server, zone) restore_zone(server, zone, path)
 
 The zone is read with a zone transfer (AXFR over TCP). A server that does not allow one
-(the sandbox's answers NOTIMP) can still be handled when the caller names the owner
+can still be handled when the caller names the owner
 names to cover (``names``: relative to the zone, or absolute): each is then read with an
 ANY query, which the sandbox answers with every record set of the name. Changes go out as
 one RFC 2136 update each (all or nothing), through the helpers of

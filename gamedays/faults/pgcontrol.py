@@ -87,7 +87,7 @@ def rebuild(server: LocalServer, source: LocalServer, user: str, allow_base_back
         if not allow_base_backup:
             raise
         log.warning("pg_rewind failed, replacing %s by a fresh base backup: %s", server.data_dir, exc)
-        shutil.rmtree(server.data_dir)
+        _empty_folder(server.data_dir, owner)  # kept, empty: run_as_owner finds its owner by it
         run_as_owner(server, backup, log_file, timeout, f"pg_basebackup into {server.data_dir}")
         method = "pg_basebackup"
     kept = server.data_dir / "postmaster.opts"
@@ -191,6 +191,15 @@ def _owner_prefix(data_dir: Path) -> list[str]:
     if setpriv is None:
         raise _failed("running as root, and setpriv (util-linux) is not installed to run PostgreSQL as the data's owner")
     return [setpriv, f"--reuid={owner.st_uid}", f"--regid={owner.st_gid}", "--clear-groups"]
+
+
+def _empty_folder(folder: Path, owner: os.stat_result) -> None:
+    """Replace ``folder`` by an empty one, mode 0700 (what PostgreSQL wants), owned as ``owner`` says."""
+    shutil.rmtree(folder)
+    folder.mkdir(mode=0o700)
+    folder.chmod(0o700)  # whatever the umask
+    if os.geteuid() == 0:
+        os.chown(folder, owner.st_uid, owner.st_gid)
 
 
 def _without_data_dir(options: list[str]) -> list[str]:

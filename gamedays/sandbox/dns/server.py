@@ -25,7 +25,7 @@ import dns.update
 from dnslib import DNSError, DNSRecord
 
 from gamedays.model.errors import SandboxError
-from gamedays.sandbox.dns.answer import answer_query, question_name
+from gamedays.sandbox.dns.answer import answer, question_name
 from gamedays.sandbox.dns.records import DEFAULT_TTL, DEFAULT_ZONE, RecordSet, ResolverFault, ZoneSnapshot
 from gamedays.sandbox.dns.zone import Zone
 from gamedays.sandbox.ports import LOOPBACK, free_tcp_udp_port
@@ -148,32 +148,35 @@ class ZoneServer:
 
     # -- the wire --------------------------------------------------------------------------------
 
-    def handle(self, data: bytes, *, tcp: bool) -> bytes | None:
-        """The reply to one DNS message, or None to send nothing (dropped, or too broken to answer)."""
+    def handle(self, data: bytes, *, tcp: bool) -> list[bytes]:
+        """The replies to one DNS message: one, several (a zone transfer), or none (dropped, or too broken to answer)."""
         if len(data) < 12:
-            return None
+            return []
         opcode = (data[2] >> 3) & 0x0F
         if opcode == dns.opcode.UPDATE:
-            return self._update(data)
+            return [self._update(data)]
         if opcode != dns.opcode.QUERY:
-            return _header_only(data, dns.rcode.NOTIMP)
+            return [_header_only(data, dns.rcode.NOTIMP)]
         try:
             request = DNSRecord.parse(data)
         except DNSError as exc:
             logger.debug("malformed DNS query: %s", exc)
-            return _header_only(data, dns.rcode.FORMERR)
+            return [_header_only(data, dns.rcode.FORMERR)]
         fault = self.zone.state.fault
         if fault.active and request.questions and question_name(request) != self.zone.fault_name:
             if fault.drop or self._stopping.wait(fault.delay_seconds):
-                return None
-        reply = answer_query(request, self.zone.state)
+                return []
+        replies = answer(request, self.zone.state, tcp=tcp)
+        if tcp:
+            return [reply.pack() for reply in replies]
+        (reply,) = replies  # over UDP, one reply only: no zone transfers
         wire = reply.pack()
-        if not tcp and len(wire) > _udp_limit(request):
+        if len(wire) > _udp_limit(request):
             truncated = reply.truncate()  # header only, TC set: the client retries over TCP
             for question in reply.questions:
                 truncated.add_question(question)  # dnspython rejects a reply without its question
             wire = truncated.pack()
-        return wire
+        return [wire]
 
     def _update(self, data: bytes) -> bytes:
         try:
@@ -237,8 +240,7 @@ class _UDPHandler(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         data, sock = self.request
-        reply = self.server.owner.handle(data, tcp=False)
-        if reply is not None:
+        for reply in self.server.owner.handle(data, tcp=False):
             try:
                 sock.sendto(reply, self.client_address)
             except OSError as exc:  # the socket is closed by stop() while a delayed answer was pending
@@ -270,8 +272,7 @@ class _TCPHandler(socketserver.BaseRequestHandler):
             while len(pending) >= 2 and len(pending) >= 2 + struct.unpack("!H", pending[:2])[0]:
                 length = struct.unpack("!H", pending[:2])[0]
                 message, pending = pending[2 : 2 + length], pending[2 + length :]
-                reply = owner.handle(message, tcp=True)
-                if reply is not None:
+                for reply in owner.handle(message, tcp=True):
                     try:
                         conn.sendall(struct.pack("!H", len(reply)) + reply)
                     except OSError:
