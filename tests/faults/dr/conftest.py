@@ -39,3 +39,9 @@ def target(sandbox: dict[str, str]) -> Target:
     found = Target(sandbox)
     found.shop_takes_orders(timeout=30)
     return found
+
+
+@pytest.fixture(autouse=True)
+def _in_a_scratch_folder(tmp_path, monkeypatch):
+    """Relative files the DR functions write by default (their logs) land in the test's folder, not the repo."""
+    monkeypatch.chdir(tmp_path)
