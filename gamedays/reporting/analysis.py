@@ -10,7 +10,12 @@ The engine decides its exit code from :attr:`Analysis.outcome` and
 two never depend on the journal being complete; a report marks an incomplete
 journal itself (see :mod:`gamedays.reporting.report`). The fields after the
 first block describe the run for the report: who, where, the per-SLI series
-for the charts, how each fault was closed.
+for the charts, how each fault was closed, what each fault did to its SLOs
+against the baseline (:mod:`gamedays.reporting.impact`), the DR checks
+(:mod:`gamedays.reporting.dr_analysis`; their outcomes weigh on the gameday's
+through ``DROutcome.gameday_outcome``: a missed RTO is a finding, exit code 1),
+the R-4 coverage and the resilience score (:mod:`gamedays.reporting.score`).
+An experiment's samples end where the next step or DR check begins.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from typing import Iterable, Sequence
 
 from gamedays.model.budget import budget_burned
 from gamedays.model.events import (
+    CoverageInfo,
+    DRStarted,
     Event,
     ExperimentProgress,
     FaultArmed,
@@ -29,6 +36,7 @@ from gamedays.model.events import (
     GuardrailTripped,
     Interrupted,
     Mode,
+    PhaseStarted,
     RollbacksPlayed,
     SampleTaken,
     SLOInfo,
@@ -37,6 +45,9 @@ from gamedays.model.events import (
 )
 from gamedays.model.outcomes import ExitCode, Outcome
 from gamedays.model.units import Duration, Percentage
+from gamedays.reporting.dr_analysis import DRAnalysis, dr_analyses
+from gamedays.reporting.impact import SLOImpact, slo_impact
+from gamedays.reporting.score import ScoreInputs, ScorePart, dr_credit, resilience_score
 from gamedays.reporting.series import SLISeries, sli_series
 
 
@@ -73,6 +84,7 @@ class StepAnalysis:
     breach_started: float | None = None  # the first bad sample of the breach that tripped the guardrail
     detected_at: float | None = None  # the sample that crossed the guardrail
     aborted_at: float | None = None  # when the engine asked the experiment to stop
+    impact: tuple[SLOImpact, ...] = ()  # per hypothesis SLO: the fault window against the baseline
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,12 @@ class Analysis:
     recorded_outcome: Outcome | None = None  # what gameday_finished says
     recorded_exit_code: int | None = None
     series: tuple[SLISeries, ...] = ()  # one per SLO of the plan, in the plan's order
+    disaster_recovery: tuple[DRAnalysis, ...] = ()  # one per DR check of the plan, in the plan's order
+    coverage: tuple[CoverageInfo, ...] = ()  # R-4: the environment's key components and the checks covering them
+    baseline: tuple[float, float] | None = None  # the baseline phase: its start, and the first step's (or check's) start
+    score: float | None = None  # the resilience score, 0..100 (see gamedays.reporting.score); None: nothing measured
+    score_parts: tuple[ScorePart, ...] = ()
+    score_formula: str = ""
 
 
 def analyse(events: Iterable[Event]) -> Analysis:
@@ -122,18 +140,40 @@ def analyse(events: Iterable[Event]) -> Analysis:
     for series in by_slo.values():
         series.sort(key=lambda s: s.at)
     infos = {s.name: s for s in slos}
+    baseline = _baseline(events)
+    times = {name: [s.at for s in series] for name, series in by_slo.items()}
 
+    # one pass over the events: a long gameday journals tens of thousands of samples
+    by_step: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        if isinstance(event, _STEP_EVENTS) and event.step is not None:
+            by_step[event.step].append(event)
+    starts = sorted(e.at for e in events if isinstance(e, (StepStarted, DRStarted)))
     steps = []
     for info in start.steps if start else ():
-        steps.append(_step(info, events, by_slo, infos, interval))
+        steps.append(_step(info, by_step.get(info.id, []), starts, by_slo, infos, interval, baseline, times))
+    checks = dr_analyses(start.disaster_recovery, events) if start else ()
     interruption = next((e for e in events if isinstance(e, Interrupted)), None)
     interrupted = interruption is not None
-    outcome = _gameday_outcome(steps, interrupted, finish)
+    outcome = _gameday_outcome(steps, checks, interrupted, finish)
     burned = {name: _burned(series, infos[name], interval) for name, series in by_slo.items() if name in infos}
     began = min((e.at for e in events), default=None)
     ended = max((e.at for e in events), default=None)
     span_start = began if began is not None else 0.0
     span_end = ended if ended is not None else span_start
+    coverage = start.coverage if start else ()
+    score = resilience_score(
+        ScoreInputs(
+            hypotheses=tuple(s.outcome is Outcome.PASSED for s in steps if s.outcome is not Outcome.SKIPPED),
+            recoveries=tuple(s.recovered_in_time for s in steps if s.recovered_in_time is not None),
+            burned=tuple(burned[s.name] for s in slos if s.name in burned),
+            allowance=start.budget_allowance if start and start.budget_allowance is not None else 1.0,
+            disaster_recovery=tuple(
+                c for c in (dr_credit(d.outcome, d.rto_met, d.rpo_met) for d in checks) if c is not None
+            ),
+            coverage=tuple(bool(c.playbooks) for c in coverage),
+        )
+    )
     return Analysis(
         gameday=start.gameday if start else "?",
         title=start.title if start else "",
@@ -164,7 +204,22 @@ def analyse(events: Iterable[Event]) -> Analysis:
         recorded_outcome=finish.outcome if finish else None,
         recorded_exit_code=finish.exit_code if finish else None,
         series=tuple(sli_series(s.name, by_slo.get(s.name, []), interval, span_start, span_end) for s in slos),
+        disaster_recovery=checks,
+        coverage=coverage,
+        baseline=baseline,
+        score=score.value,
+        score_parts=score.parts,
+        score_formula=score.formula,
     )
+
+
+def _baseline(events: Sequence[Event]) -> tuple[float, float] | None:
+    """The baseline phase: from ``phase: baseline`` to the first step or DR check (or the phase's planned end)."""
+    phase = next((e for e in events if isinstance(e, PhaseStarted) and e.phase == "baseline"), None)
+    if phase is None:
+        return None
+    later = [e.at for e in events if isinstance(e, (StepStarted, DRStarted)) and e.at >= phase.at]
+    return phase.at, min(later) if later else phase.at + phase.seconds
 
 
 def open_faults(events: Sequence[Event]) -> tuple[str, ...]:
@@ -175,10 +230,13 @@ def open_faults(events: Sequence[Event]) -> tuple[str, ...]:
     return tuple(step for step in armed if step not in closed)
 
 
-def _step(info, events, by_slo, infos, interval) -> StepAnalysis:  # type: ignore[no-untyped-def]
-    mine = [e for e in events if getattr(e, "step", None) == info.id]
+_STEP_EVENTS = (PhaseStarted, StepStarted, FaultArmed, ExperimentProgress, GuardrailTripped, RollbacksPlayed, StepFinished)
+
+
+def _step(info, mine, starts, by_slo, infos, interval, baseline, times) -> StepAnalysis:  # type: ignore[no-untyped-def]
     started = next((e.at for e in mine if isinstance(e, StepStarted)), None)
-    later = [e.at for e in events if isinstance(e, StepStarted) and started is not None and e.at > started]
+    # the step's samples end where the next step or DR check begins
+    later = [at for at in starts if started is not None and at > started]
     until = min(later) if later else float("inf")
     finished = next((e for e in mine if isinstance(e, StepFinished)), None)
     progress = {e.kind: e for e in mine if isinstance(e, ExperimentProgress)}
@@ -211,6 +269,13 @@ def _step(info, events, by_slo, infos, interval) -> StepAnalysis:  # type: ignor
                 burned[name] = _burned(series, infos[name], interval)
     outcome = _step_outcome(finished, guard, in_time)
     armed = next((e for e in mine if isinstance(e, FaultArmed)), None)
+    impact: tuple[SLOImpact, ...] = ()
+    if fault_start is not None and window_end is not None:
+        impact = tuple(
+            slo_impact(infos[name], by_slo.get(name, []), times.get(name, []), baseline, (fault_start, window_end))
+            for name in info.hypothesis
+            if name in infos
+        )
     return StepAnalysis(
         id=info.id,
         title=info.title,
@@ -242,6 +307,7 @@ def _step(info, events, by_slo, infos, interval) -> StepAnalysis:  # type: ignor
         breach_started=guard.breach_started if guard else None,
         detected_at=guard.detected_at if guard else None,
         aborted_at=guard.at if guard else None,
+        impact=impact,
     )
 
 
@@ -290,10 +356,13 @@ def _step_outcome(finished: StepFinished | None, guard: GuardrailTripped | None,
     return Outcome.PASSED
 
 
-def _gameday_outcome(steps: Sequence[StepAnalysis], interrupted: bool, finish: GamedayFinished | None) -> Outcome:
+def _gameday_outcome(
+    steps: Sequence[StepAnalysis], checks: Sequence[DRAnalysis], interrupted: bool, finish: GamedayFinished | None
+) -> Outcome:
+    """Aborted when interrupted; deviated (findings) when a step or a DR check did not pass; else passed."""
     if interrupted:
         return Outcome.ABORTED
-    outcomes = {s.outcome for s in steps}
+    outcomes = {s.outcome for s in steps} | {c.outcome.gameday_outcome for c in checks}
     if finish is not None and finish.outcome is Outcome.ABORTED:
         return Outcome.ABORTED
     if outcomes & {Outcome.DEVIATED, Outcome.ABORTED, Outcome.ERROR}:

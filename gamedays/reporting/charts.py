@@ -5,7 +5,8 @@ where nothing was sampled), the share of good samples per time bucket with the
 objective drawn on it, and the SLI's values (latency, lag, ready pods) as a
 min-max band with the mean when the source reads any; every fault window is
 shaded across the panels and a guardrail abort is marked. A second chart shows
-each SLO's error-budget burn against the plan's allowance.
+each SLO's error-budget burn against the plan's allowance, a third the burn
+accumulating over the gameday (the burn-down, :mod:`gamedays.reporting.burndown`).
 
 The size of a chart does not grow with the number of samples: the series come
 bucketed from :mod:`gamedays.reporting.series`, and breaches closer than a
@@ -135,7 +136,7 @@ def sli_chart(
     _share_panel(info, series, axis, paths, lines, labels)
     if values:
         _value_panel(info, series, axis, paths, lines, labels)
-    _time_axis(axis, bottom, lines, labels)
+    time_axis(axis, bottom, lines, labels)
     if incomplete:
         labels.append(Label(_r(LEFT + PLOT), LABELS_Y, "journal ends", "lbl warn", "end"))
     compliance = objective(series.compliance) if series.compliance is not None else "no samples"
@@ -289,7 +290,7 @@ def _value_panel(
         paths.append(Path("".join(mean), "mean"))
 
 
-def _time_axis(axis: TimeAxis, bottom: float, lines: list[Line], labels: list[Label]) -> None:
+def time_axis(axis: TimeAxis, bottom: float, lines: list[Line], labels: list[Label]) -> None:
     lines.append(Line(LEFT, bottom, LEFT + PLOT, bottom, "axis"))
     for x, text in axis.ticks():
         lines.append(Line(x, bottom, x, bottom + 3, "axis"))

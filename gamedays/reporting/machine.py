@@ -1,11 +1,14 @@
-"""The report for machines: report.json (the analysis and the actions) and junit.xml (one test case per experiment).
+"""The report for machines: report.json (the analysis and the actions) and junit.xml (one test case per experiment
+and per DR check).
 
 Both are pure functions of the report model and byte-for-byte stable. In JSON,
 an infinite budget burn (an objective of 100% with any bad sample) is written
 as the string ``"inf"``, since JSON has no infinity. JUnit: a deviated,
 aborted, errored or unfinished step is a ``<failure>`` (its ``type`` says
 which), a skipped step is ``<skipped>``; CI systems then show the gameday like
-a test run.
+a test run. DR checks get a second suite: a failed, aborted or not verified
+check, or one that missed its RTO or RPO, is a ``<failure>``; a skipped one is
+``<skipped>``; a recovered (or, in a rehearsal, ready) check passes.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from gamedays.model.dr import DROutcome
 from gamedays.model.outcomes import Outcome
 from gamedays.reporting.formatting import seconds, share, utc
-from gamedays.reporting.report import Report, StepSection
+from gamedays.reporting.report import DRSection, Report, StepSection
+from gamedays.reporting.review import Review, plain_review
 
 FORMAT = "gameday-report"
 FORMAT_VERSION = 1
@@ -46,8 +51,10 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def report_json(report: Report) -> str:
-    """report.json: the outcome shown, how the journal was read, the notices, every Analysis field, the actions."""
+def report_json(report: Report, review: Review | None = None) -> str:
+    """report.json: the outcome shown, how the journal was read, the notices, every Analysis field, the actions
+    (with the team's status, owner and due; carried-over ones included), the notes and the trend."""
+    review = review if review is not None else plain_review(report)
     document = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -56,19 +63,35 @@ def report_json(report: Report) -> str:
         "journal": {"file": report.journal, "events": report.events, "torn": report.torn, "skipped": list(report.skipped)},
         "notices": to_jsonable(report.notices),
         "analysis": to_jsonable(report.analysis),
-        "actions": to_jsonable(report.actions),
+        "actions": to_jsonable(review.actions),
+        "priority_rule": review.rule,
+        "notes": to_jsonable(review.notes),
+        "trend": {
+            "previous": review.history.previous,
+            "recurring": list(review.history.recurring),
+            "gamedays": to_jsonable(review.history.points),
+        },
     }
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def junit_xml(report: Report) -> str:
-    """junit.xml: one suite for the gameday, one test case per experiment step, in plan order."""
+    """junit.xml: one suite for the gameday, one test case per experiment step, in plan order; a second suite
+    with one test case per DR check when the plan has any."""
     analysis = report.analysis
     failures = sum(1 for s in report.steps if _failure(s) is not None)
     skipped = sum(1 for s in report.steps if _failure(s) is None and s.step.outcome is Outcome.SKIPPED)
     duration = _duration(analysis.started, analysis.finished if analysis.finished is not None else analysis.ended)
     counts = {"tests": str(len(report.steps)), "failures": str(failures), "errors": "0", "skipped": str(skipped)}
-    root = ET.Element("testsuites", {"name": f"gameday {analysis.gameday}", **counts, "time": duration})
+    dr_failures = sum(1 for c in report.disaster_recovery if c.check.outcome in _DR_FAILURES)
+    dr_skipped = sum(1 for c in report.disaster_recovery if c.check.outcome is DROutcome.SKIPPED)
+    totals = {
+        "tests": str(len(report.steps) + len(report.disaster_recovery)),
+        "failures": str(failures + dr_failures),
+        "errors": "0",
+        "skipped": str(skipped + dr_skipped),
+    }
+    root = ET.Element("testsuites", {"name": f"gameday {analysis.gameday}", **totals, "time": duration})
     suite = ET.SubElement(
         root,
         "testsuite",
@@ -99,8 +122,80 @@ def junit_xml(report: Report) -> str:
             node.text = _text(_details(section))
         elif step.outcome is Outcome.SKIPPED:
             ET.SubElement(case, "skipped", {"message": _text(step.detail or "skipped")})
+    if report.disaster_recovery:
+        _dr_suite(root, report, {"tests": str(len(report.disaster_recovery)), "failures": str(dr_failures),
+                                 "errors": "0", "skipped": str(dr_skipped)})
     ET.indent(root, space="  ")
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+_DR_FAILURES = (DROutcome.FAILED, DROutcome.MISSED_TARGET, DROutcome.NOT_VERIFIED, DROutcome.ABORTED)
+
+
+def _dr_suite(root: ET.Element, report: Report, counts: dict[str, str]) -> None:
+    analysis = report.analysis
+    checks = report.disaster_recovery
+    began = min((c.check.started for c in checks if c.check.started is not None), default=None)
+    ended = max((c.check.finished for c in checks if c.check.finished is not None), default=None)
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        {"name": _text(f"gameday {analysis.gameday}: disaster recovery"), **counts, "time": _duration(began, ended),
+         "timestamp": _iso(began)},
+    )
+    for section in checks:
+        check = section.check
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {"classname": _text(f"gameday.{analysis.gameday}.dr"), "name": _text(f"{check.id}: {check.title}"),
+             "time": _duration(check.started, check.finished)},
+        )
+        if check.outcome in _DR_FAILURES:
+            node = ET.SubElement(case, "failure", {"type": check.outcome.value, "message": _text(_dr_message(section))})
+            node.text = _text(_dr_details(section))
+        elif check.outcome is DROutcome.SKIPPED:
+            ET.SubElement(case, "skipped", {"message": _text(check.detail or "skipped")})
+
+
+def _dr_message(section: DRSection) -> str:
+    check = section.check
+    if check.outcome is DROutcome.MISSED_TARGET:
+        missed = []
+        if check.rto_met is False:
+            missed.append(f"RTO {seconds(check.rto)}, target {seconds(check.rto_target)}")
+        if check.rpo_met is False:
+            missed.append(f"RPO {seconds(check.rpo)}, target {seconds(check.rpo_target)}")
+        return f"{check.id} missed its target: {'; '.join(missed)}"
+    if check.outcome is DROutcome.FAILED:
+        return f"{check.id} failed" + (f" at step {check.failed_step}" if check.failed_step else "") + (
+            f": {check.detail}" if check.detail else ""
+        )
+    if check.outcome is DROutcome.NOT_VERIFIED:
+        manual = [s.result.name for s in section.steps if s.result.outcome.value == "not verified"]
+        return f"{check.id} recovered, but manual steps were not verified: {', '.join(manual) or '?'}"
+    return f"{check.id} {check.outcome.value}: {check.detail}"
+
+
+def _dr_details(section: DRSection) -> str:
+    check = section.check
+    lines = [
+        f"outcome: {check.outcome.value}",
+        f"component: {check.component} ({check.component_kind})",
+        f"playbook: {check.playbook}",
+        f"RTO measured / target: {section.rto}",
+        f"RPO measured / target: {section.rpo}",
+    ]
+    if check.failed_step:
+        lines.append(f"failed step: {check.failed_step}")
+    lines += [
+        f"step {s.result.phase.value} {s.result.name} ({s.result.kind.value}): {s.result.outcome.value}, {seconds(s.result.seconds)}"
+        + (f": {s.result.detail}" if s.result.detail else "")
+        for s in section.steps
+    ]
+    if check.detail:
+        lines.append(f"detail: {check.detail}")
+    return "\n".join(lines)
 
 
 def _failure(section: StepSection) -> str | None:

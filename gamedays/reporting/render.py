@@ -1,5 +1,9 @@
 """Render a gameday's report folder: journal.jsonl in; report.html, report.md, report.json, junit.xml, actions.md out.
 
+The team's inputs join the journal (see :mod:`gamedays.reporting.review`): the
+notes, the team's edits of actions.yaml (written again, edits kept) and the
+earlier gamedays' reports in the same reports/ folder.
+
 :func:`render_report` is the one entry point of `gameday report FOLDER` and of
 the end of `gameday run`. The report is a pure function of the journal: the
 same journal always gives the same bytes (no rendering time, UTC times, stable
@@ -25,6 +29,7 @@ from gamedays.reporting.analysis import Analysis, analyse
 from gamedays.reporting.charts import TimeAxis
 from gamedays.reporting.machine import junit_xml, report_json
 from gamedays.reporting.report import Report, build_report
+from gamedays.reporting.review import Review, load_review, plain_review
 from gamedays.reporting.templating import html_environment, markdown_environment
 
 log = logging.getLogger(__name__)
@@ -32,6 +37,7 @@ log = logging.getLogger(__name__)
 FORMATS = ("html", "md", "json", "junit")
 FILES = {"html": "report.html", "md": "report.md", "json": "report.json", "junit": "junit.xml"}
 ACTIONS = "actions.md"
+ACTIONS_YAML = "actions.yaml"
 STRIP_CELLS = 60  # characters of the Markdown sample strips (see charts.text_strip)
 
 
@@ -44,9 +50,10 @@ class ReportError(GamedayError):
 @dataclass(frozen=True)
 class RenderedReport:
     folder: Path
-    paths: tuple[Path, ...]  # the files written, in the order of the formats, actions.md last
+    paths: tuple[Path, ...]  # the files written, in the order of the formats, then actions.md and actions.yaml
     analysis: Analysis
     report: Report
+    review: Review | None = None  # notes, tracked actions, trend
 
     @property
     def outcome(self) -> Outcome:
@@ -63,12 +70,14 @@ def render_report(folder: Path, formats: Sequence[str] = FORMATS) -> RenderedRep
     folder = Path(folder)
     chosen = _formats(formats)
     report = load_report(folder)
+    review, tracked = load_review(folder, report)
     paths = []
     for name in chosen:
-        paths.append(_write(folder / FILES[name], render(report, name)))
-    paths.append(_write(folder / ACTIONS, render_actions(report)))
+        paths.append(_write(folder / FILES[name], render(report, name, review)))
+    paths.append(_write(folder / ACTIONS, render_actions(report, review)))
+    paths.append(_write(folder / ACTIONS_YAML, tracked))
     log.info("report of %s rendered into %s: %s", report.analysis.gameday, folder, ", ".join(p.name for p in paths))
-    return RenderedReport(folder, tuple(paths), report.analysis, report)
+    return RenderedReport(folder, tuple(paths), report.analysis, report, review)
 
 
 def load_report(folder: Path) -> Report:
@@ -91,31 +100,34 @@ def load_report(folder: Path) -> Report:
     return build_report(analyse(read.events), events=len(read.events), torn=read.torn, skipped=read.skipped, journal=JOURNAL)
 
 
-def render(report: Report, fmt: str) -> str:
-    """One rendering of ``report``: "html", "md", "json" or "junit"."""
+def render(report: Report, fmt: str, review: Review | None = None) -> str:
+    """One rendering of ``report``: "html", "md", "json" or "junit"; without ``review``, no notes and no trend."""
+    review = review if review is not None else plain_review(report)
     if fmt == "json":
-        return report_json(report)
+        return report_json(report, review)
     if fmt == "junit":
         return junit_xml(report)
     if fmt == "html":
-        return html_environment().get_template("report.html.j2").render(_context(report))
+        return html_environment().get_template("report.html.j2").render(_context(report, review))
     if fmt == "md":
-        return markdown_environment().get_template("report.md.j2").render(_context(report))
+        return markdown_environment().get_template("report.md.j2").render(_context(report, review))
     raise ReportError(f"unknown report format {fmt!r}: use {', '.join(FORMATS)}")
 
 
-def render_actions(report: Report) -> str:
+def render_actions(report: Report, review: Review | None = None) -> str:
     """actions.md: the follow-up actions, one section each, headed by their stable ids."""
-    return markdown_environment().get_template("actions.md.j2").render(_context(report))
+    review = review if review is not None else plain_review(report)
+    return markdown_environment().get_template("actions.md.j2").render(_context(report, review))
 
 
-def _context(report: Report) -> dict[str, object]:
+def _context(report: Report, review: Review) -> dict[str, object]:
     analysis = report.analysis
     axis = TimeAxis.spanning(analysis.started, analysis.ended, analysis.interval_seconds)
     end = analysis.finished if analysis.finished is not None else analysis.ended
     duration = end - analysis.started if end is not None and analysis.started is not None else None
     return {
         "report": report,
+        "review": review,
         "version": __version__,
         "duration": duration,
         "cell": (axis.end - axis.start) / STRIP_CELLS,

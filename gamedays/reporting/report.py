@@ -13,11 +13,14 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from gamedays.model.events import Mode, SLOInfo
+from gamedays.model.dr import DROutcome
+from gamedays.model.events import CoverageInfo, Mode, SLOInfo
 from gamedays.model.outcomes import ExitCode, Outcome
 from gamedays.reporting.actions import Action, follow_up_actions
 from gamedays.reporting.analysis import Analysis, StepAnalysis
+from gamedays.reporting.burndown import burndown_chart
 from gamedays.reporting.charts import Chart, TimeAxis, budget_chart, sli_chart, text_strip
+from gamedays.reporting.dr_analysis import DRAnalysis, DRStepResult
 from gamedays.reporting.formatting import NONE, plural, seconds, unit_of
 from gamedays.reporting.series import SLISeries
 
@@ -80,6 +83,75 @@ class StepSection:
 
 
 @dataclass(frozen=True)
+class DRStepRow:
+    result: DRStepResult
+    journal_link: str | None  # the step's Chaos Toolkit journal as a safe relative link; None: show as text
+
+    @property
+    def css(self) -> str:
+        return self.result.outcome.value.replace(" ", "-")
+
+
+@dataclass(frozen=True)
+class DRSection:
+    """One DR check as the report shows it: RTO and RPO against their targets, its steps."""
+
+    number: int
+    check: DRAnalysis
+    steps: tuple[DRStepRow, ...]
+    actions: tuple[str, ...]  # ids of the follow-up actions about this check
+
+    @property
+    def css(self) -> str:
+        return self.check.outcome.value.replace(" ", "-")
+
+    @property
+    def rto(self) -> str:
+        """``19.9s / 1m00s``, or why there is no RTO."""
+        check = self.check
+        if check.rto is not None:
+            return f"{seconds(check.rto)} / {seconds(check.rto_target)}"
+        if check.dry:
+            return f"not measured (rehearsal) / {seconds(check.rto_target)}"
+        if check.outcome in (DROutcome.SKIPPED, DROutcome.ABORTED) or check.disaster_at is None:
+            return f"{NONE} / {seconds(check.rto_target)}"
+        return f"not recovered / {seconds(check.rto_target)}"
+
+    @property
+    def rpo(self) -> str:
+        """``8.0s / 5.0s (12 of 300 writes lost)``, or why there is no RPO."""
+        check = self.check
+        target = seconds(check.rpo_target) if check.rpo_target is not None else "no target"
+        if check.rpo is None:
+            why = "not measured"
+            if check.writer_error:
+                why = f"not measured: {check.writer_error}"
+            elif check.writer is None:
+                why = "not measured (no writer)"
+            elif check.dry:
+                why = "not measured (rehearsal)"
+            elif check.outcome in (DROutcome.SKIPPED, DROutcome.ABORTED):
+                why = NONE
+            return f"{why} / {target}"
+        writes = ""
+        if check.writes_lost is not None and check.writes_acknowledged is not None:
+            writes = f" ({check.writes_lost} of {plural(check.writes_acknowledged, 'write')} lost)"
+        return f"{seconds(check.rpo)} / {target}{writes}"
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    """R-4: one key component of the environment and the DR checks that cover it; flagged when none does."""
+
+    info: CoverageInfo
+    checks: tuple[tuple[str, str], ...]  # (check id, title) of each covering check
+
+    @property
+    def covered(self) -> bool:
+        return bool(self.info.playbooks)
+
+
+@dataclass(frozen=True)
 class Report:
     analysis: Analysis
     outcome: Outcome
@@ -93,6 +165,9 @@ class Report:
     events: int
     torn: bool
     skipped: tuple[int, ...]
+    burndown: Chart | None = None  # the budget burned over the gameday; None: nothing was sampled
+    disaster_recovery: tuple[DRSection, ...] = ()
+    coverage: tuple[CoverageRow, ...] = ()
 
     @property
     def rehearsal(self) -> bool:
@@ -140,6 +215,26 @@ def build_report(
         )
         for index, step in enumerate(analysis.steps, start=1)
     )
+    titles = {c.id: c.title for c in analysis.disaster_recovery}
+    checks = tuple(
+        DRSection(
+            number=index,
+            check=check,
+            steps=tuple(DRStepRow(result, _safe_link(result.journal)) for result in check.steps),
+            actions=tuple(a.id for a in actions if a.subject == check.id),
+        )
+        for index, check in enumerate(analysis.disaster_recovery, start=1)
+    )
+    coverage = tuple(
+        CoverageRow(info, tuple((c, titles.get(c, "")) for c in info.playbooks)) for info in analysis.coverage
+    )
+    sampled = any(s.total for s in analysis.series)
+    burndown = (
+        burndown_chart(analysis.slos, analysis.series, analysis.interval_seconds, allowance, axis, analysis.steps,
+                       analysis.disaster_recovery)
+        if sampled
+        else None
+    )
     return Report(
         analysis=analysis,
         outcome=analysis.outcome if analysis.complete else Outcome.ABORTED,
@@ -153,6 +248,9 @@ def build_report(
         events=events,
         torn=torn,
         skipped=skipped,
+        burndown=burndown,
+        disaster_recovery=checks,
+        coverage=coverage,
     )
 
 

@@ -16,7 +16,15 @@ from typing import Sequence
 from pydantic import BaseModel
 
 from gamedays.engine.journal import Journal
+from gamedays.model.dr import DRPhase, DRStepKind, DRStepOutcome
 from gamedays.model.events import (
+    CoverageInfo,
+    DRFinished,
+    DRInfo,
+    DRStarted,
+    DRStepDone,
+    DRStepInfo,
+    DRWrites,
     ExperimentProgress,
     FaultArmed,
     GamedayFinished,
@@ -83,6 +91,8 @@ class Gameday:
     participants: tuple[str, ...] = ("carol", "dave")
     bad: list[Bad] = field(default_factory=list)
     events: list[BaseModel] = field(default_factory=list)
+    disaster_recovery: tuple[DRInfo, ...] = ()
+    coverage: tuple[CoverageInfo, ...] = ()
 
     def __post_init__(self) -> None:
         self.events.append(
@@ -91,7 +101,7 @@ class Gameday:
                 environment="sandbox", mode=self.mode, commander=self.commander, scribe=self.scribe,
                 participants=self.participants, slos=tuple(self.slos), steps=tuple(self.steps),
                 interval_seconds=self.interval, budget_allowance=self.allowance, abort_when=self.abort_when,
-                tolerate_seconds=2.0,
+                tolerate_seconds=2.0, disaster_recovery=self.disaster_recovery, coverage=self.coverage,
             )
         )
         self.events.append(PhaseStarted(at=T0 + 0.01, phase="baseline", seconds=10.0))
@@ -307,7 +317,9 @@ HOSTILE = '<script>alert("x")</script> & <b>bold</b> | *star* _under_'
 def hostile(folder: Path) -> Path:
     """Names and titles full of HTML and Markdown syntax, a link that is not a relative path, a control character."""
     gd = Gameday([info("pod-kill", title=HOSTILE)], title=f"Gameday {HOSTILE}", commander="<img src=x onerror=alert(1)>",
-                 participants=("eve <eve@example.org>",))
+                 participants=("eve <eve@example.org>",),
+                 disaster_recovery=(dr_info("restore", title=HOSTILE, component=HOSTILE, kind=HOSTILE),),
+                 coverage=(CoverageInfo(kind=HOSTILE, name=HOSTILE, playbooks=()),))
     gd.bad += [Bad("checkout-availability", 12.0, 14.0, error=f"HTTP 503 {HOSTILE}\x07")]
     t = T0 + 11.0
     gd.add(StepStarted(at=t, step="pod-kill"))
@@ -316,6 +328,9 @@ def hostile(folder: Path) -> Path:
     gd.progress("pod-kill", t + 3.1, "finished", status="completed", deviated=True)
     gd.add(StepFinished(at=t + 3.2, step="pod-kill", outcome=Outcome.DEVIATED, ctk_status="completed", deviated=True,
                         journal="javascript:alert(1)", detail=f"detail {HOSTILE}\x1b[0m"))
+    dr_check(gd, "restore", 15.0, [DRStep(DRPhase.DISASTER, HOSTILE, 0.2),
+                                   DRStep(DRPhase.STEP, HOSTILE, 1.0, FAILED, detail=f"{HOSTILE}\x07", journal="javascript:alert(1)")],
+             recovered=False, failed_step=HOSTILE, detail=HOSTILE)
     gd.finish(20.0, Outcome.DEVIATED, 1)
     return gd.write(folder, 20.0)
 
@@ -341,6 +356,169 @@ def hour_long(folder: Path) -> Path:
     return gd.write_fast(folder, 3600.0)
 
 
+# ---------------------------------------------------------------- disaster recovery (R-4)
+
+PASSED, FAILED, NOT_VERIFIED = DRStepOutcome.PASSED, DRStepOutcome.FAILED, DRStepOutcome.NOT_VERIFIED
+AUTO, MANUAL = DRStepKind.AUTOMATED, DRStepKind.MANUAL
+
+
+def dr_info(check: str, *, title: str = "", kind: str = "database-cluster", component: str = "shop-db",
+            rto: float = 60.0, rpo: float | None = 5.0, writer: str | None = "postgres",
+            steps: tuple[tuple[str, DRStepKind], ...] = (("promote the replica", AUTO), ("move the DNS record", AUTO))) -> DRInfo:
+    return DRInfo(id=check, title=title or f"Recover {component} ({check})", playbook=f"playbooks/{kind}.yaml",
+                  component_kind=kind, component=component, disaster=f"{component} is lost", rto_seconds=rto,
+                  rpo_seconds=rpo, steps=tuple(DRStepInfo(name=n, kind=k) for n, k in steps), writer=writer)
+
+
+@dataclass(frozen=True)
+class DRStep:
+    phase: DRPhase
+    name: str
+    seconds: float
+    outcome: DRStepOutcome = PASSED
+    kind: DRStepKind = AUTO
+    detail: str = ""
+    journal: str = ""
+
+
+def dr_check(gd: Gameday, check: str, start: float, steps: Sequence[DRStep], *, dry: bool = False,
+             writes: tuple[int, int, float | None] | None = None, writer: str = "postgres", writer_error: str | None = None,
+             recovered: bool = True, failed_step: str | None = None, detail: str = "", finish: bool = True) -> float:
+    """One DR check from ``start`` (seconds after T0): its steps one after the other; the disaster is complete when
+    the step of phase DISASTER ends, recovery when the last CHECK ends. ``writes`` = (acknowledged, lost, first lost
+    write's offset from the disaster). Returns when the check ended (seconds after T0)."""
+    t = T0 + start
+    gd.add(DRStarted(at=t, check=check, dry=dry))
+    t += 0.05
+    disaster_at = recovered_at = None
+    for step in steps:
+        gd.add(DRStepDone(at=t + step.seconds, check=check, phase=step.phase, name=step.name, kind=step.kind, started=t,
+                          outcome=step.outcome, detail=step.detail, journal=step.journal))
+        t += step.seconds + 0.01
+        if step.phase is DRPhase.DISASTER:
+            disaster_at = t - 0.01
+        if step.phase is DRPhase.CHECK and step.outcome is PASSED:
+            recovered_at = t - 0.01
+    if not finish:
+        return t - T0
+    if writes is not None or writer_error is not None:
+        acknowledged, lost, first = writes or (0, 0, None)
+        first_lost = disaster_at + first if first is not None and disaster_at is not None else None
+        gd.add(DRWrites(at=t, check=check, writer=writer, acknowledged=acknowledged, lost=lost, first_lost_at=first_lost,
+                        last_acked_at=t - 0.5, error=writer_error))
+    gd.add(DRFinished(at=t + 0.01, check=check, disaster_at=None if dry else disaster_at,
+                      recovered_at=recovered_at if recovered and not dry else None, failed_step=failed_step, detail=detail))
+    return t + 0.02 - T0
+
+
+DR_DB = dr_info("database-cluster", title="Lose the primary: promote the replica")
+DR_DNS = dr_info("dns", title="Lose the zone's records: restore them from the zone backup", kind="dns", component="shop.internal",
+                 rto=30.0, rpo=None, writer=None, steps=(("restore the zone", AUTO), ("tell the on-call", MANUAL)))
+DR_K8S = dr_info("kubernetes-cluster", title="Lose the shop namespace: re-apply the manifests", kind="kubernetes-cluster",
+                 component="sandbox-cluster", rto=120.0, rpo=None, writer=None, steps=(("apply the manifest backup", AUTO),))
+DR_RESTORE = dr_info("database-cluster-2", title="Lose every database node: restore the base backup", rto=120.0, rpo=5.0,
+                     steps=(("restore the base backup", AUTO),))
+DR_COVERAGE = (
+    CoverageInfo(kind="database-cluster", name="shop-db", playbooks=("database-cluster", "database-cluster-2")),
+    CoverageInfo(kind="dns", name="shop.internal", playbooks=("dns",)),
+    CoverageInfo(kind="kubernetes-cluster", name="sandbox-cluster", playbooks=("kubernetes-cluster",)),
+    CoverageInfo(kind="message-queue", name="orders-queue", playbooks=()),
+)
+
+
+def db_steps(recovery: float = 20.0) -> list[DRStep]:
+    return [
+        DRStep(DRPhase.BACKUP, "base backup", 1.0),
+        DRStep(DRPhase.DISASTER, "kill the primary", 0.5),
+        DRStep(DRPhase.STEP, "promote the replica", recovery / 2, journal="dr/database-cluster/promote.journal.json"),
+        DRStep(DRPhase.STEP, "move the DNS record", recovery / 2 - 1.0),
+        DRStep(DRPhase.CHECK, "orders readable", 0.9),
+        DRStep(DRPhase.AFTERWARDS, "rebuild the replica", 2.0),
+    ]
+
+
+def disaster_recovery(folder: Path) -> Path:
+    """An experiment, then four DR checks: recovered; RTO missed (and a manual step not verified); a failed step;
+    RPO missed (a restore from an older backup loses writes). One key component has no playbook."""
+    gd = Gameday([info("pod-kill")], disaster_recovery=(DR_DB, DR_DNS, DR_K8S, DR_RESTORE), coverage=DR_COVERAGE)
+    gd.bad += [Bad("checkout-availability", 12.0, 14.0), Bad("checkout-availability", 26.0, 46.0),
+               Bad("dns-resolution", 57.0, 102.0, "db.shop.internal SRV: no answer"),
+               Bad("checkout-availability", 170.0, 220.0)]
+    nxt = gd.step("pod-kill", 11.0, 4.0, recover=2.0)
+    nxt = dr_check(gd, "database-cluster", nxt + 2.0, db_steps(), writes=(240, 0, None)) + 2.0
+    nxt = dr_check(gd, "dns", nxt, [
+        DRStep(DRPhase.BACKUP, "zone backup", 0.5),
+        DRStep(DRPhase.DISASTER, "delete every record", 0.2),
+        DRStep(DRPhase.STEP, "restore the zone", 43.0),
+        DRStep(DRPhase.STEP, "tell the on-call", 0.0, NOT_VERIFIED, MANUAL, "not confirmed: the run is not interactive"),
+        DRStep(DRPhase.CHECK, "records resolve", 1.5),
+    ]) + 2.0
+    nxt = dr_check(gd, "kubernetes-cluster", nxt, [
+        DRStep(DRPhase.BACKUP, "manifest backup", 0.5),
+        DRStep(DRPhase.DISASTER, "delete the namespace's workloads", 1.0),
+        DRStep(DRPhase.STEP, "apply the manifest backup", 2.0, FAILED, detail="422 Unprocessable Entity: spec.replicas: Invalid value"),
+    ], recovered=False, failed_step="apply the manifest backup", detail="step apply the manifest backup failed; "
+       "the system was left as it was after the failure") + 2.0
+    end = dr_check(gd, "database-cluster-2", nxt + 40.0, [
+        DRStep(DRPhase.BACKUP, "base backup", 1.0),
+        DRStep(DRPhase.DISASTER, "lose every node", 0.5),
+        DRStep(DRPhase.STEP, "restore the base backup", 48.0),
+        DRStep(DRPhase.CHECK, "orders readable", 1.0),
+    ], writes=(300, 12, -8.0)) + 5.0
+    gd.finish(end, Outcome.DEVIATED, 1)
+    return gd.write(folder, end)
+
+
+def dr_crashed(folder: Path) -> Path:
+    """The orchestrator dies during the first DR check: it never finishes (aborted), the second never starts (skipped)."""
+    gd = Gameday([info("pod-kill")], disaster_recovery=(DR_DB, DR_DNS), coverage=DR_COVERAGE[:2])
+    nxt = gd.step("pod-kill", 11.0, 4.0, recover=2.0)
+    end = dr_check(gd, "database-cluster", nxt, db_steps()[:3], finish=False)
+    return gd.write(folder, end + 1.0)
+
+
+def dr_rehearsal(folder: Path) -> Path:
+    """A rehearsal: each DR check only runs its prechecks (no disaster), and is ready."""
+    gd = Gameday([info("pod-kill")], mode=Mode.REHEARSAL, disaster_recovery=(DR_DB, DR_DNS), coverage=DR_COVERAGE[:2])
+    nxt = gd.step("pod-kill", 11.0, 0.2, dry=True, recover=1.0)
+    nxt = dr_check(gd, "database-cluster", nxt, [DRStep(DRPhase.PRECHECK, "a base backup can be taken", 1.0),
+                                                 DRStep(DRPhase.PRECHECK, "the providers import", 0.2)], dry=True)
+    end = dr_check(gd, "dns", nxt, [DRStep(DRPhase.PRECHECK, "a zone backup can be taken", 0.3),
+                                    DRStep(DRPhase.PRECHECK, "manual step listed: tell the on-call", 0.0, kind=MANUAL)], dry=True)
+    gd.finish(end + 1.0, Outcome.PASSED, 0)
+    return gd.write(folder, end + 1.0)
+
+
+def two_hours(folder: Path, *, slis: int = 6, hours: float = 2.0) -> Path:
+    """A long gameday: ``slis`` SLIs sampled every second for ``hours``, an experiment every 10 minutes, two DR checks."""
+    slos = tuple(
+        SLOInfo(name=f"sli-{n}", service="shop", kind="latency" if n % 2 else "availability", objective=0.999,
+                window_seconds=MONTH, source=("http", "dns", "kubernetes")[n % 3])
+        for n in range(slis)
+    )
+    seconds = hours * 3600.0
+    count = int(seconds // 600) - 1
+    steps = [info(f"step-{n}", hypothesis=(slos[0].name, slos[1].name)) for n in range(count)]
+    gd = Gameday(steps, slos=slos, allowance=0.05, disaster_recovery=(DR_DB, DR_DNS), coverage=DR_COVERAGE)
+    gd.bad += [Bad(slos[0].name, 600.0 * n + 120.0, 600.0 * n + 150.0) for n in range(count)]
+    gd.bad += [Bad(slos[1].name, float(s), s + 0.5, "1.2s over 0.5s") for s in range(1000, 1800, 2)]  # flapping
+    for n in range(count):
+        gd.step(f"step-{n}", 600.0 * n + 110.0, 60.0, recover=10.0, cooldown=30.0)
+    nxt = dr_check(gd, "database-cluster", 600.0 * count + 20.0, db_steps(), writes=(240, 0, None))
+    dr_check(gd, "dns", nxt + 5.0, [DRStep(DRPhase.DISASTER, "delete every record", 0.2),
+                                    DRStep(DRPhase.STEP, "restore the zone", 20.0),
+                                    DRStep(DRPhase.CHECK, "records resolve", 1.0)])
+    gd.finish(seconds, Outcome.DEVIATED, 1)
+    return gd.write_fast(folder, seconds)
+
+
+def empty(folder: Path) -> Path:
+    """A gameday with nothing in it: no SLO, no experiment, no DR check; started and finished."""
+    gd = Gameday([], slos=())
+    gd.finish(1.0, Outcome.PASSED, 0)
+    return gd.write_fast(folder, 1.0)
+
+
 SCENARIOS = {
     "passing": passing,
     "deviated": deviated,
@@ -351,4 +529,7 @@ SCENARIOS = {
     "rehearsal": rehearsal,
     "hostile": hostile,
     "recovered": recovered_after_crash,
+    "dr": disaster_recovery,
+    "dr-crashed": dr_crashed,
+    "dr-rehearsal": dr_rehearsal,
 }

@@ -47,7 +47,7 @@ def test_a_deviated_gameday_calls_for_an_action_per_finding(make):
     dns = by["budget-overspent", "dns-resolution"]
     assert dns.why.startswith("dns-resolution (dns, objective 99.99% over 30d) burned 15.43% of its error budget, "
                               "more than the plan's allowance of 1.00%; 40 of ")
-    assert dns.owner_role == "service owner (dns)" and dns.owner is None
+    assert dns.owner_role == "service owner (dns)" and dns.owner == "alice"  # the commander: the plan names no other owner
     deviated = by["step-deviated", "pod-kill"]
     assert "steady state not met after the method" in deviated.why and "first bad sample 0.69s after the fault started" in deviated.why
     # actions.md: a section per action, headed by its id

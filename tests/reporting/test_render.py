@@ -14,7 +14,7 @@ from gamedays.reporting.render import ReportError, render_report
 from tests.reporting.journals import SCENARIOS
 from tests.support import REPO
 
-ALL_FILES = {"report.html", "report.md", "report.json", "junit.xml", "actions.md"}
+ALL_FILES = {"report.html", "report.md", "report.json", "junit.xml", "actions.md", "actions.yaml"}
 
 
 def contents(folder):
@@ -71,8 +71,8 @@ def test_a_journal_left_by_a_crash_is_shown_aborted_whatever_its_steps_say(make)
 def test_only_the_formats_asked_for_and_the_actions_are_written(make):
     folder = make("passing")
     rendered = render_report(folder, ["json", ReportFormat.JUNIT, "json"])
-    assert [p.name for p in rendered.paths] == ["report.json", "junit.xml", "actions.md"]
-    assert set(contents(folder)) == {"report.json", "junit.xml", "actions.md"}
+    assert [p.name for p in rendered.paths] == ["report.json", "junit.xml", "actions.md", "actions.yaml"]
+    assert set(contents(folder)) == {"report.json", "junit.xml", "actions.md", "actions.yaml"}
 
 
 def test_an_unknown_format_is_refused_before_anything_is_written(make):
