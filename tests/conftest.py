@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -12,6 +13,10 @@ import pytest
 from gamedays.cli import main
 from tests import httpserver
 from tests.support import REPO, Tree
+
+# every `gameday run` serves /metrics (8067 by default): tests run gamedays side by side, so each
+# takes a free port unless a test names one
+os.environ.setdefault("GAMEDAY_METRICS_PORT", "0")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,18 @@
+"""The engine's detached sandbox (one for this folder) and a recording webhook."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.engine.run.conftest import plans, sandbox  # noqa: F401 - fixtures, re-used here
+from tests.notify import recorder as recording
+
+
+@pytest.fixture
+def webhook():
+    yield from recording.serve()
+
+
+@pytest.fixture
+def failing_webhook():
+    yield from recording.serve("/services/T000/B000/canary-slack-key")
