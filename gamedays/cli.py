@@ -73,20 +73,36 @@ def catalog(folder: str, as_json: bool) -> None:
     click.echo(json.dumps([e.to_dict() for e in entries], indent=2) if as_json else render_table(entries))
 
 
+def _observe_options(command):  # type: ignore[no-untyped-def]
+    """--log-format, --metrics-host, --metrics-port: how the team watches a run (README: Integrations)."""
+    options = [
+        click.option("--log-format", type=click.Choice(["human", "json"]), default="human", show_default=True,
+                     help="gameday.log lines; json: one JSON object per line, also on stderr."),
+        click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address of the /metrics server."),
+        click.option("--metrics-port", type=click.IntRange(0, 65535), default=8067, show_default=True,
+                     envvar="GAMEDAY_METRICS_PORT", show_envvar=True, help="Port of Prometheus /metrics (0: any free port)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--confirm", metavar="ENVIRONMENT", help="Required to run against production: --confirm production.")
-def run(plan: str, confirm: str | None) -> None:
+@_observe_options
+def run(plan: str, confirm: str | None, **observe: object) -> None:
     """Run a gameday plan: experiments, SLO monitor, guardrails, journal."""
-    _run_plan(plan, confirm, rehearsal=False)
+    _run_plan(plan, confirm, rehearsal=False, **observe)
 
 
 @cli.command()
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--confirm", metavar="ENVIRONMENT", help="Required to rehearse against production.")
-def rehearse(plan: str, confirm: str | None) -> None:
+@_observe_options
+def rehearse(plan: str, confirm: str | None, **observe: object) -> None:
     """Dry-run rehearsal of a plan: everything but the faults (Chaos Toolkit's dry actions)."""
-    _run_plan(plan, confirm, rehearsal=True)
+    _run_plan(plan, confirm, rehearsal=True, **observe)
 
 
 @cli.command()
@@ -109,9 +125,14 @@ def recover(folder: str) -> None:
         raise SystemExit(ExitCode.FINDINGS)
 
 
-def _run_plan(plan_path: str, confirm: str | None, rehearsal: bool) -> None:
+def _run_plan(
+    plan_path: str, confirm: str | None, rehearsal: bool, *,
+    log_format: str = "human", metrics_host: str = "127.0.0.1", metrics_port: int | None = 8067,
+) -> None:
     import os
 
+    from gamedays.engine.integrations import Integrations
+    from gamedays.engine.logs import LogFormat
     from gamedays.engine.run import Orchestrator
     from gamedays.engine.target import check_confirmation, target_environment
     from gamedays.loading.plan import load_plan
@@ -124,16 +145,31 @@ def _run_plan(plan_path: str, confirm: str | None, rehearsal: bool) -> None:
     click.echo(_summary(loaded))
     mode = Mode.REHEARSAL if rehearsal else Mode.RUN
     report_dir = loaded.report_dir / "rehearsal" if rehearsal else loaded.report_dir
-    _log_to(report_dir / "gameday.log")
-    with target_environment(loaded.plan, os.environ) as target:
-        click.echo(f"target: {target.description}")
-        live = sys.stdout.isatty()
-        result = Orchestrator(loaded, target, mode=mode, report_dir=report_dir, out=sys.stdout, live=live).run()
-        _shield_the_finish()  # the report and the sandbox's teardown must not be cut short by a late Ctrl-C
-    analysis = result.analysis
-    click.echo(f"\njournal: {display_path(result.journal)}")
-    rendered = render_report(report_dir, [f.value for f in loaded.plan.report.formats])
-    click.echo("report:  " + ", ".join(display_path(p) for p in rendered.paths))
+    integrations = Integrations(  # webhooks resolved, metrics port bound: errors before the gameday starts
+        loaded, os.environ, report_dir=report_dir, log_format=LogFormat(log_format),
+        metrics_host=metrics_host, metrics_port=metrics_port,
+    )
+    with integrations:
+        if integrations.metrics_url:
+            click.echo(f"metrics: {integrations.metrics_url}")
+        with target_environment(loaded.plan, os.environ) as target:
+            click.echo(f"target: {target.description}")
+            integrations.add_secrets(target.env)
+            live = sys.stdout.isatty()
+            answers = sys.stdin if sys.stdin is not None and sys.stdin.isatty() else None  # manual DR steps
+            orchestrator = Orchestrator(
+                loaded, target, mode=mode, report_dir=report_dir, out=sys.stdout, live=live, answers=answers,
+                listeners=integrations.listeners,
+            )
+            integrations.journal_through(orchestrator)
+            result = orchestrator.run()
+            _shield_the_finish()  # the report and the sandbox's teardown must not be cut short by a late Ctrl-C
+        integrations.run_ended(result.journal)
+        analysis = result.analysis
+        click.echo(f"\njournal: {display_path(result.journal)}")
+        rendered = render_report(report_dir, [f.value for f in loaded.plan.report.formats])
+        click.echo("report:  " + ", ".join(display_path(p) for p in rendered.paths))
+        integrations.finish(result.journal, display_path(rendered.folder), [a.title for a in rendered.report.actions])
     for step in analysis.steps:
         facts = [step.outcome.value]
         if step.time_to_detect is not None:
@@ -169,6 +205,70 @@ def report(folder: str, formats: tuple[str, ...]) -> None:
         click.echo(display_path(path))
     click.echo(f"gameday {rendered.outcome.value}")
     raise SystemExit(int(rendered.exit_code))
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.argument("text")
+@click.option("--action", is_flag=True, help="The team wants it done: the note becomes a follow-up action.")
+@click.option("--owner", metavar="NAME", help="Who owns the action (with --action); default: the commander.")
+@click.option("--author", metavar="NAME", help="Who took the note; default: $USER.")
+def note(folder: str, text: str, action: bool, owner: str | None, author: str | None) -> None:
+    """Add a team note to a gameday's report folder (reports/<gameday>), during the run or after it."""
+    import os
+    import time
+    from pathlib import Path
+
+    from gamedays.loading.source import display_path
+    from gamedays.reporting.notes import append_note, check_report_folder, make_note
+
+    check_report_folder(Path(folder))
+    taken = make_note(text, author=author or os.environ.get("USER") or "unknown", at=time.time(), action=action, owner=owner)
+    path = append_note(Path(folder), taken)
+    what = f"action note (owner {taken.owner})" if taken.action and taken.owner else ("action note" if taken.action else "note")
+    click.echo(f"{what} by {taken.author} added to {display_path(path)}; `gameday report {folder}` shows it")
+
+
+@cli.group()
+def actions() -> None:
+    """Follow-up actions out of a report: export them, or create them as GitHub or Jira issues."""
+
+
+@actions.command("export")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "markdown"]), default="markdown", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the export to this file instead of stdout.")
+@click.option("--all", "everything", is_flag=True, help="Every action, not only the open ones.")
+@click.option("--github-repo", metavar="OWNER/NAME", help="Create an issue per action there (token: GITHUB_TOKEN).")
+@click.option("--github-url", default="https://api.github.com", show_default=True, help="The GitHub API base URL.")
+@click.option("--jira-project", metavar="KEY", help="Create an issue per action there (token: JIRA_TOKEN, JIRA_USER).")
+@click.option("--jira-url", metavar="URL", help="The Jira base URL, e.g. https://acme.atlassian.net.")
+def actions_export(
+    folder: str, fmt: str, output: str | None, everything: bool,
+    github_repo: str | None, github_url: str, jira_project: str | None, jira_url: str | None,
+) -> None:
+    """Export the follow-up actions of reports/<gameday>; never creates the same issue twice."""
+    import os
+    from pathlib import Path
+
+    from gamedays.atomicfile import write_atomically
+    from gamedays.reporting import trackers
+    from gamedays.reporting.export import ExportFormat, read_tracked_actions, render
+
+    listed = read_tracked_actions(Path(folder), everything)
+    chosen = [trackers.github(github_repo, os.environ, github_url)] if github_repo else []
+    if jira_project:
+        chosen.append(trackers.jira(jira_project, os.environ, jira_url))
+    if output or not chosen:
+        text = render(listed, ExportFormat(fmt))
+        if output:
+            write_atomically(Path(output), text)
+            click.echo(f"{len(listed.actions)} action(s) written to {output}")
+        else:
+            click.echo(text, nl=False)
+    for tracker in chosen:
+        for tracked in trackers.export_to(tracker, Path(folder), listed):
+            click.echo(f"{tracked.action} {'created' if tracked.created else 'already tracked'}: {tracked.url}")
 
 
 @cli.group()
@@ -256,14 +356,9 @@ def _shield_the_finish() -> None:
 
 def _log_to(path: Path) -> None:
     """Send the libraries' and the sandbox's logging to a file: the terminal shows only gameday's own lines."""
-    import logging
+    from gamedays.engine.logs import LogFormat, RunLogging
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    RunLogging(path, LogFormat.HUMAN, gameday=None)
 
 
 def _summary(loaded: LoadedPlan) -> str:
@@ -300,6 +395,11 @@ def _summary(loaded: LoadedPlan) -> str:
     lines.append(f"  guardrails   {budget}; abort when {abort} breaches for {guard.tolerate}")
     lines.append(f"  estimated    {loaded.estimated_duration()}")
     lines.append(f"  report       {display_path(loaded.report_dir)}")
+    if plan.components:
+        lines.append("  R-4          key components and their DR playbooks:")
+        for component in plan.components:
+            covering = [display_path(dr.playbook_path) for dr in loaded.disaster_recovery if dr.playbook.covers == component]
+            lines.append(f"    - {component}: {', '.join(covering) if covering else 'NO PLAYBOOK'}")
     gaps = loaded.uncovered_components()
     if gaps:
         lines.append("warning: R-4: no disaster-recovery playbook in this plan covers:")

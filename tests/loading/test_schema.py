@@ -32,7 +32,7 @@ def test_the_schema_validates_the_may_plan(gameday, repo):
         (lambda p: p.update(titel="x"), "Additional properties are not allowed ('titel' was unexpected)"),
         (lambda p: p["experiments"][0].update(recover_within="30 seconds"), "does not match"),
         (lambda p: p["guardrails"].update(error_budget="five"), "does not match"),
-        (lambda p: p["notify"]["mattermost"].update(webhook="https://x"), "does not match"),
+        (lambda p: p.update(notify={"mattermost": {"webhook": "https://x"}}), "does not match"),
         (lambda p: p.pop("team"), "'team' is a required property"),
     ],
 )

@@ -197,4 +197,9 @@ def test_the_may_plan_runs_to_the_end(sandbox, tmp_path):
     assert events[-1]["event"] == "gameday_finished" and events[-1]["exit_code"] == 1
     assert {s["slo"] for s in kinds(events, "sample")} == {
         "checkout-availability", "checkout-latency", "database-writes", "dns-resolution"}
+    # every DR playbook of the plan recovered the sandbox, RTO and RPO measured
+    dr = {e["check"]: e for e in kinds(events, "dr_finished")}
+    assert sorted(dr) == ["database-cluster", "dns", "kubernetes-cluster"]
+    assert all(e["failed_step"] is None and e["recovered_at"] is not None for e in dr.values()), dr
+    assert all(not w["error"] and w["acknowledged"] > 0 for w in kinds(events, "dr_writes")), kinds(events, "dr_writes")
     wait_ready_pods(sandbox, 3)
