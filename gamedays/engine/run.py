@@ -366,6 +366,7 @@ class Orchestrator:
             commander=plan.team.commander,
             scribe=plan.team.scribe,
             participants=plan.team.participants,
+            owners=dict(plan.team.owners),
             slos=tuple(
                 SLOInfo(name=s.name, service=s.service, kind=s.kind.value, objective=s.objective.fraction,
                         window_seconds=s.window.seconds, source=s.sli.source)

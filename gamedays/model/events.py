@@ -97,6 +97,7 @@ class GamedayStarted(_Event):
     commander: str
     scribe: str | None = None
     participants: tuple[str, ...] = ()
+    owners: dict[str, str] = Field(default_factory=dict)  # follow-up action owners by subject (plan's team.owners)
     slos: tuple[SLOInfo, ...]
     steps: tuple[StepInfo, ...]
     interval_seconds: float

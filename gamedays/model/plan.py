@@ -33,6 +33,11 @@ class Team(_Frozen):
     scribe: str | None = Field(None, description="keeps the timeline and the notes")
     participants: tuple[str, ...] = ()
     observers: tuple[str, ...] = ()
+    owners: dict[str, str] = Field(
+        default_factory=dict,
+        description="who owns the follow-up actions about an experiment id, a DR playbook, a component "
+        "(kind or name) or a service; the commander owns the rest",
+    )
 
 
 class Monitor(_Frozen):

@@ -10,7 +10,8 @@ Notification failures are not: they say nothing about the system's resilience.
 
 Each action carries the evidence (numbers from the analysis), a priority and a
 due date (see :mod:`gamedays.reporting.priority`), an owner (the plan's
-commander: the plan has no other way to name one yet; a note's ``--owner``),
+``team.owners`` entry for the action's subject, component or service, else the
+commander; a note's ``--owner``),
 a suggested owner role, and a stable id: a hash of its kind and subject, so a
 tracker export, actions.yaml and next month's report recognise it.
 
@@ -37,6 +38,7 @@ from gamedays.reporting.priority import Priority, due_of, priority
 
 COMMANDER = "commander"
 SERVICE_OWNER = "service owner"
+OWNER_FROM_PLAN = "owner named by the plan (team.owners)"
 
 
 class ActionKind(str, Enum):
@@ -137,12 +139,17 @@ def note_actions(analysis: Analysis, notes: Sequence[Note]) -> tuple[Action, ...
 
 def _action(
     analysis: Analysis, kind: ActionKind, subject: str, title: str, why: str, role: str = COMMANDER,
-    burned: float | None = None,
+    burned: float | None = None, about: tuple[str, ...] = (),
 ) -> Action:
-    """An action owned by the commander (the plan names no other owner yet), with its priority and due date."""
+    """An action with its priority and due date, owned by the plan's ``team.owners`` entry for its subject
+    (or, in order, for what ``about`` names: a component, a service), else by the commander."""
     level = priority(burned, analysis.budget_allowance, severe=kind in SEVERE, serious=kind in SERIOUS)
+    owner = next((analysis.owners[key] for key in (subject, *about) if key in analysis.owners), None)
+    if owner is not None:
+        role = OWNER_FROM_PLAN
     return Action(
-        action_id(kind, subject), kind, subject, title, why, role, analysis.commander or None, level, due_of(analysis.date)
+        action_id(kind, subject), kind, subject, title, why, role, owner or analysis.commander or None, level,
+        due_of(analysis.date),
     )
 
 
@@ -286,7 +293,7 @@ def _budget_actions(analysis: Analysis) -> list[Action]:
                 f"{info.name} ({info.service}, objective {objective(info.objective)} over {seconds(info.window_seconds)}) "
                 f"burned {share(burned)} of its error budget, more than {what}{counts}; "
                 f"{plural(sum(1 for s in analysis.steps if info.name in s.hypothesis), 'step')} had it in the hypothesis",
-                role=f"{SERVICE_OWNER} ({info.service})", burned=burned,
+                role=f"{SERVICE_OWNER} ({info.service})", burned=burned, about=(info.service,),
             )
         )
     return actions
@@ -307,7 +314,7 @@ def _dr_actions(analysis: Analysis) -> list[Action]:
                 _action(
                     analysis, ActionKind.DR_FAILED, check.id,
                     f"{check.id}: the DR playbook failed at {check.failed_step or 'its checks'} — fix the playbook or the recovery",
-                    f"{what}: recovery failed; {why}" + _dr_evidence(check),
+                    f"{what}: recovery failed; {why}" + _dr_evidence(check), about=_component(check),
                 )
             )
         if check.rto_met is False and not failed:
@@ -316,6 +323,7 @@ def _dr_actions(analysis: Analysis) -> list[Action]:
                     analysis, ActionKind.RTO_MISSED, check.id,
                     f"{check.id}: recovery took {seconds(check.rto)}, RTO {seconds(check.rto_target)} — make it faster or revise the RTO",
                     f"{what}: recovered in {seconds(check.rto)}, more than the RTO of {seconds(check.rto_target)}",
+                    about=_component(check),
                 )
             )
         if check.rpo_met is False and not failed:
@@ -325,6 +333,7 @@ def _dr_actions(analysis: Analysis) -> list[Action]:
                     analysis, ActionKind.RPO_MISSED, check.id,
                     f"{check.id}: the recovery lost {seconds(check.rpo)} of data, RPO {seconds(check.rpo_target)} — reduce the data loss",
                     f"{what}: lost {seconds(check.rpo)} of writes, more than the RPO of {seconds(check.rpo_target)}{lost}",
+                    about=_component(check),
                 )
             )
         manual = [s.name for s in check.steps if s.outcome is DRStepOutcome.NOT_VERIFIED]
@@ -334,9 +343,14 @@ def _dr_actions(analysis: Analysis) -> list[Action]:
                     analysis, ActionKind.DR_NOT_VERIFIED, check.id,
                     f"{check.id}: manual DR steps were not verified — have a person confirm them, or automate them",
                     f"{what}: not verified by a person: {', '.join(manual) or 'some manual steps'}" + _dr_evidence(check),
+                    about=_component(check),
                 )
             )
     return actions
+
+
+def _component(check: DRAnalysis) -> tuple[str, ...]:
+    return (check.component, check.component_kind)
 
 
 def _dr_evidence(check: DRAnalysis) -> str:
@@ -360,6 +374,7 @@ def _coverage_actions(analysis: Analysis) -> list[Action]:
                 analysis, ActionKind.NO_DR_PLAYBOOK, subject,
                 f"{subject}: no DR playbook — write one and exercise it at a gameday",
                 f"the key component {component.name} ({component.kind}) is covered by no disaster-recovery playbook of this plan (R-4)",
+                about=(component.name, component.kind),
             )
         )
     return actions

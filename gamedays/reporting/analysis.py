@@ -108,6 +108,7 @@ class Analysis:
     environment: str = ""
     plan: str = ""
     commander: str = ""
+    owners: dict[str, str] = field(default_factory=dict)  # follow-up action owners by subject; the commander owns the rest
     scribe: str | None = None
     participants: tuple[str, ...] = ()
     interval_seconds: float = 1.0
@@ -193,6 +194,7 @@ def analyse(events: Iterable[Event]) -> Analysis:
         environment=start.environment if start else "",
         plan=start.plan if start else "",
         commander=start.commander if start else "",
+        owners=dict(start.owners) if start else {},
         scribe=start.scribe if start else None,
         participants=start.participants if start else (),
         interval_seconds=interval,

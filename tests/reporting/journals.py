@@ -93,6 +93,7 @@ class Gameday:
     events: list[BaseModel] = field(default_factory=list)
     disaster_recovery: tuple[DRInfo, ...] = ()
     coverage: tuple[CoverageInfo, ...] = ()
+    owners: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.events.append(
@@ -102,6 +103,7 @@ class Gameday:
                 participants=self.participants, slos=tuple(self.slos), steps=tuple(self.steps),
                 interval_seconds=self.interval, budget_allowance=self.allowance, abort_when=self.abort_when,
                 tolerate_seconds=2.0, disaster_recovery=self.disaster_recovery, coverage=self.coverage,
+                owners=self.owners,
             )
         )
         self.events.append(PhaseStarted(at=T0 + 0.01, phase="baseline", seconds=10.0))
@@ -437,10 +439,11 @@ def db_steps(recovery: float = 20.0) -> list[DRStep]:
     ]
 
 
-def disaster_recovery(folder: Path) -> Path:
+def disaster_recovery(folder: Path, owners: dict[str, str] | None = None) -> Path:
     """An experiment, then four DR checks: recovered; RTO missed (and a manual step not verified); a failed step;
     RPO missed (a restore from an older backup loses writes). One key component has no playbook."""
-    gd = Gameday([info("pod-kill")], disaster_recovery=(DR_DB, DR_DNS, DR_K8S, DR_RESTORE), coverage=DR_COVERAGE)
+    gd = Gameday([info("pod-kill")], disaster_recovery=(DR_DB, DR_DNS, DR_K8S, DR_RESTORE), coverage=DR_COVERAGE,
+                 owners=owners or {})
     gd.bad += [Bad("checkout-availability", 12.0, 14.0), Bad("checkout-availability", 26.0, 46.0),
                Bad("dns-resolution", 57.0, 102.0, "db.shop.internal SRV: no answer"),
                Bad("checkout-availability", 170.0, 220.0)]

@@ -108,3 +108,18 @@ def test_the_actions_in_every_rendering_agree(make):
     assert re.findall(r'<tr id="(GD-[0-9a-f]{10})">', html) == ids
     md = (folder / "report.md").read_text()
     assert re.findall(r"^\| (GD-[0-9a-f]{10}) \|", md, re.M) == ids
+
+
+def test_the_plan_names_owners_by_subject_component_or_service(tmp_path):
+    """team.owners: an entry for the subject wins, then one for the component (name or kind); the commander owns the rest."""
+    from tests.reporting.journals import disaster_recovery
+
+    owners = {"dns": "dns-team", "database-cluster": "dba-team", "orders-queue": "queue-team"}
+    rendered = render_report(disaster_recovery(tmp_path / "r", owners=owners).parent)
+    by_subject = {(a.kind.value, a.subject): a.owner for a in rendered.report.actions}
+    assert by_subject[("rto-missed", "dns")] == "dns-team"  # the DR check's id
+    assert by_subject[("rpo-missed", "database-cluster-2")] == "dba-team"  # its component's kind
+    assert by_subject[("no-dr-playbook", "message-queue/orders-queue")] == "queue-team"  # the component's name
+    assert by_subject[("dr-failed", "kubernetes-cluster")] == "alice"  # nobody named: the commander
+    roles = {a.subject: a.owner_role for a in rendered.report.actions}
+    assert roles["dns"] == "owner named by the plan (team.owners)"
