@@ -36,6 +36,7 @@ from gamedays.model.events import (
     GuardrailTripped,
     Interrupted,
     Mode,
+    NotificationFailed,
     PhaseStarted,
     RollbacksPlayed,
     SampleTaken,
@@ -117,6 +118,7 @@ class Analysis:
     tolerate_seconds: float = 0.0
     ended: float | None = None  # the last event's time: the end of a journal left by a crash
     interrupt_signal: str | None = None  # SIGINT, SIGTERM when the run was interrupted
+    notifications_failed: tuple[NotificationFailed, ...] = ()  # webhooks given up (the gameday went on)
     recorded_outcome: Outcome | None = None  # what gameday_finished says
     recorded_exit_code: int | None = None
     series: tuple[SLISeries, ...] = ()  # one per SLO of the plan, in the plan's order
@@ -203,6 +205,7 @@ def analyse(events: Iterable[Event]) -> Analysis:
         tolerate_seconds=start.tolerate_seconds if start else 0.0,
         ended=ended,
         interrupt_signal=interruption.signal if interruption else None,
+        notifications_failed=tuple(e for e in events if isinstance(e, NotificationFailed)),
         recorded_outcome=finish.outcome if finish else None,
         recorded_exit_code=finish.exit_code if finish else None,
         series=tuple(sli_series(s.name, by_slo.get(s.name, []), interval, span_start, span_end) for s in slos),

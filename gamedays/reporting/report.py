@@ -286,6 +286,17 @@ def _notices(analysis: Analysis, torn: bool, skipped: tuple[int, ...], journal: 
                 f"{journal}: {plural(len(skipped), 'unreadable line')} left out ({'line' if len(skipped) == 1 else 'lines'} {lines}).",
             )
         )
+    if analysis.notifications_failed:
+        failed = analysis.notifications_failed
+        channels = sorted({n.channel for n in failed})
+        first = failed[0]
+        notices.append(
+            Notice(
+                Severity.WARNING,
+                f"{plural(len(failed), 'notification')} to {', '.join(channels)} could not be delivered "
+                f"(the gameday went on): the first, about {first.about}, after {plural(first.attempts, 'attempt')}: {first.error}",
+            )
+        )
     return tuple(notices)
 
 
