@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from gamedays.engine.journal import JOURNAL
 from gamedays.model.errors import GamedayError
 from gamedays.model.notes import MAX_NAME, MAX_TEXT, Note
+from gamedays.model.redact import mask_credentials
 
 NOTES = "notes.jsonl"
 
@@ -60,8 +61,8 @@ def make_note(text: str, *, author: str, at: float, action: bool = False, owner:
     for what, name in (("--author", author), ("--owner", owner)):
         if name is not None and (not name.strip() or len(name.strip()) > MAX_NAME):
             raise NoteError(f"{what} {name!r}: give a name of 1 to {MAX_NAME} characters")
-    try:
-        return Note(at=at, author=author, text=text, action=action, owner=owner)
+    try:  # a password or a token pasted into a note never reaches the report (or a tracker)
+        return Note(at=at, author=author, text=mask_credentials(text), action=action, owner=owner)
     except ValidationError as exc:  # pragma: no cover - the checks above cover what a user can type
         raise NoteError(f"invalid note: {exc.errors()[0]['msg']}") from None
 

@@ -106,3 +106,15 @@ def test_help_lists_note(gameday):
     assert "  note " in result.out
     usage = gameday("note", "--help")
     assert usage.code == 0 and "Usage: gameday note [OPTIONS] FOLDER TEXT" in usage.out and "--action" in usage.out
+
+
+def test_a_credential_pasted_into_a_note_is_masked_before_it_is_kept(gameday, tmp_path):
+    from tests.reporting.journals import passing
+
+    folder = passing(tmp_path / "r").parent
+    token = "ghp_" + "Zq81mx0c3vb7Lk2Pw9Yt4Rn6Hs1Jd5Fg8Ae0"
+    result = gameday("note", str(folder), f"rotated the DSN postgresql://shop:hunter2@db/shop and token {token}")
+    assert result.code == 0, result.err
+    kept = (folder / "notes.jsonl").read_text()
+    assert "hunter2" not in kept and token not in kept
+    assert "postgresql://shop:***@db/shop" in kept
