@@ -55,6 +55,7 @@ logger = logging.getLogger(__name__)
 POLL = 0.05
 MIN_GRACE = 30.0  # the checks get at least RTO + this long before the recovery counts as failed
 BACKUP_TIMEOUT = 600.0
+OUTPUT_CHARS = 160  # of an activity's output kept as its step's detail (the whole output is in its Chaos Toolkit journal)
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -500,7 +501,7 @@ def _output(output: Any) -> str:
     if output is None:
         return ""
     text = output if isinstance(output, str) else json.dumps(output, default=str)
-    return f"returned {text[:300]}"
+    return f"returned {text if len(text) <= OUTPUT_CHARS else text[: OUTPUT_CHARS - 3] + '...'}"
 
 
 def _slug(name: str) -> str:

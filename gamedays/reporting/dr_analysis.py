@@ -18,7 +18,7 @@ and ``dr_finished``. From these facts and the verdict functions of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 from gamedays.model.dr import DROutcome, DRPhase, DRStepKind, DRStepOutcome, judge, rto_seconds
 from gamedays.model.events import DRFinished, DRInfo, DRStarted, DRStepDone, DRWrites, Event, Interrupted
@@ -119,19 +119,12 @@ def _check(info: DRInfo, mine: Sequence[Event], interruptions: Sequence[float]) 
     failed = finished.failed_step if finished and finished.failed_step else None
     if failed is None:
         failed = next((s.name for s in steps if s.outcome is DRStepOutcome.FAILED), None)
-    return DRAnalysis(
-        id=info.id,
-        title=info.title,
-        playbook=info.playbook,
-        component_kind=info.component_kind,
-        component=info.component,
-        disaster=info.disaster,
+    return _analysis(
+        info,
         dry=dry,
         outcome=outcome,
-        rto_target=info.rto_seconds,
         rto=rto,
         rto_met=rto_met,
-        rpo_target=info.rpo_seconds,
         rpo=rpo,
         rpo_met=(rpo <= info.rpo_seconds) if rpo is not None and info.rpo_seconds is not None else None,
         writer=writes.writer if writes is not None else info.writer,
@@ -168,19 +161,12 @@ def _detail(finished: DRFinished | None, outcome: DROutcome) -> str:
 
 
 def _skipped(info: DRInfo, steps: tuple[DRStepResult, ...]) -> DRAnalysis:
-    return DRAnalysis(
-        id=info.id,
-        title=info.title,
-        playbook=info.playbook,
-        component_kind=info.component_kind,
-        component=info.component,
-        disaster=info.disaster,
+    return _analysis(
+        info,
         dry=False,
         outcome=DROutcome.SKIPPED,
-        rto_target=info.rto_seconds,
         rto=None,
         rto_met=None,
-        rpo_target=info.rpo_seconds,
         rpo=None,
         rpo_met=None,
         writer=info.writer,
@@ -191,4 +177,19 @@ def _skipped(info: DRInfo, steps: tuple[DRStepResult, ...]) -> DRAnalysis:
         failed_step=None,
         steps=steps,
         detail="never started: the run ended before this check",
+    )
+
+
+def _analysis(info: DRInfo, **found: Any) -> DRAnalysis:
+    """The analysis of the check ``info`` describes: what the plan says of it (names, targets), and what was ``found``."""
+    return DRAnalysis(
+        id=info.id,
+        title=info.title,
+        playbook=info.playbook,
+        component_kind=info.component_kind,
+        component=info.component,
+        disaster=info.disaster,
+        rto_target=info.rto_seconds,
+        rpo_target=info.rpo_seconds,
+        **found,
     )

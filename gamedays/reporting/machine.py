@@ -110,18 +110,12 @@ def junit_xml(report: Report) -> str:
         ET.SubElement(properties, "property", {"name": name, "value": _text(value)})
     for section in report.steps:
         step = section.step
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            {"classname": _text(f"gameday.{analysis.gameday}"), "name": _text(f"{step.id}: {step.title}"),
-             "time": _duration(step.started, step.finished)},
-        )
         failure = _failure(section)
-        if failure is not None:
-            node = ET.SubElement(case, "failure", {"type": failure, "message": _text(_message(section))})
-            node.text = _text(_details(section))
-        elif step.outcome is Outcome.SKIPPED:
-            ET.SubElement(case, "skipped", {"message": _text(step.detail or "skipped")})
+        _testcase(
+            suite, f"gameday.{analysis.gameday}", f"{step.id}: {step.title}", _duration(step.started, step.finished),
+            failure=(failure, _message(section), _details(section)) if failure is not None else None,
+            skipped=(step.detail or "skipped") if step.outcome is Outcome.SKIPPED else None,
+        )
     if report.disaster_recovery:
         _dr_suite(root, report, {"tests": str(len(report.disaster_recovery)), "failures": str(dr_failures),
                                  "errors": "0", "skipped": str(dr_skipped)})
@@ -145,17 +139,26 @@ def _dr_suite(root: ET.Element, report: Report, counts: dict[str, str]) -> None:
     )
     for section in checks:
         check = section.check
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            {"classname": _text(f"gameday.{analysis.gameday}.dr"), "name": _text(f"{check.id}: {check.title}"),
-             "time": _duration(check.started, check.finished)},
+        failed = check.outcome in _DR_FAILURES
+        _testcase(
+            suite, f"gameday.{analysis.gameday}.dr", f"{check.id}: {check.title}", _duration(check.started, check.finished),
+            failure=(check.outcome.value, _dr_message(section), _dr_details(section)) if failed else None,
+            skipped=(check.detail or "skipped") if check.outcome is DROutcome.SKIPPED else None,
         )
-        if check.outcome in _DR_FAILURES:
-            node = ET.SubElement(case, "failure", {"type": check.outcome.value, "message": _text(_dr_message(section))})
-            node.text = _text(_dr_details(section))
-        elif check.outcome is DROutcome.SKIPPED:
-            ET.SubElement(case, "skipped", {"message": _text(check.detail or "skipped")})
+
+
+def _testcase(
+    suite: ET.Element, classname: str, name: str, seconds: str, *,
+    failure: tuple[str, str, str] | None, skipped: str | None,
+) -> None:
+    """A <testcase> of ``suite``: failed with ``failure`` (type, message, details), else skipped with that message, else passed."""
+    case = ET.SubElement(suite, "testcase", {"classname": _text(classname), "name": _text(name), "time": seconds})
+    if failure is not None:
+        kind, message, details = failure
+        node = ET.SubElement(case, "failure", {"type": kind, "message": _text(message)})
+        node.text = _text(details)
+    elif skipped is not None:
+        ET.SubElement(case, "skipped", {"message": _text(skipped)})
 
 
 def _dr_message(section: DRSection) -> str:

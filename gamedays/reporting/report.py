@@ -174,6 +174,11 @@ class Report:
         return self.analysis.mode is Mode.REHEARSAL
 
     @property
+    def budgets(self) -> dict[str, float]:
+        """Each SLO's whole error budget over its window, in seconds: what a burned share is a share of."""
+        return {s.name: s.window_seconds * (1.0 - s.objective) for s in self.analysis.slos}
+
+    @property
     def mode(self) -> str:
         return self.analysis.mode.value if self.analysis.mode is not None else "unknown"
 

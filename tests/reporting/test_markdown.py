@@ -28,7 +28,7 @@ def test_the_sections_of_the_report(make):
     assert "- Commander: alice — ran the gameday and called the aborts" in text
     assert "- Scribe: bob — kept the timeline and the notes\n" in text and "- Participants: carol, dave\n" in text
     assert "- Time to recover: 11.2s (recover within 5.0s: **missed**)\n" in text
-    assert "| dns-resolution | dns | 99.99% | 40 / 128 | 15.43% | **over the allowance** |" in text
+    assert "| dns-resolution | dns | 99.99% | 40 / 128 | 15.43% (40.0s of 4m19s) | **over the allowance** |" in text
     assert "\n\n\n" not in text
 
 
