@@ -130,3 +130,33 @@ def test_rpo_is_non_zero_when_the_recovery_restores_an_older_backup(sandbox, tmp
     assert finished["disaster_at"] - writes["first_lost_at"] > 0  # the RPO: a window of lost data
     # the target: a primary at the same place, a streaming replica, writes through the db record
     assert wait_cluster_streaming(sandbox) == {"primary_in_recovery": False, "streaming_replicas": 1}
+
+
+def test_an_interrupt_after_the_disaster_still_runs_the_recovery(sandbox, tmp_path):
+    """Ctrl-C while the zone is gone: the automated recovery steps still run, the zone is back, the check is aborted."""
+    import signal
+
+    from tests.engine.run.conftest import gameday_process, wait_for_journal
+
+    plans = layout(tmp_path)
+    slow = {"name": "Wait for the change freeze to lift", "automated": {
+        "type": "probe", "name": "wait", "provider": {"type": "process", "path": "sleep", "arguments": "4"}}}
+    edit_playbook(tmp_path / "playbooks/dns.yaml", lambda pb: pb["steps"].insert(0, slow))
+    plan = write_plan(plans, ["dns.yaml"])
+    records = zone_records(sandbox)
+    process = gameday_process(sandbox, "run", str(plan))
+    try:
+        wait_for_journal(tmp_path / "reports/dr/journal.jsonl",
+                         lambda events: any(e["event"] == "dr_step" and e["phase"] == "disaster" for e in events), timeout=240)
+        assert db_srv(sandbox) is None  # the disaster is there
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 3, out + err
+    events = events_of(tmp_path / "reports/dr/journal.jsonl")
+    steps = {s["name"]: s["outcome"] for s in kinds(events, "dr_step", "dns")}
+    assert steps["Restore the zone from its backup"] == "passed", steps
+    assert kinds(events, "dr_finished", "dns") and kinds(events, "interrupted")
+    assert zone_records(sandbox) == records  # the target, not our bookkeeping
