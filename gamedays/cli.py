@@ -119,6 +119,10 @@ def recover(folder: str) -> None:
         click.echo(f"{folder}: no fault is left open; nothing to recover")
         return
     for result in results:
+        if result.step.startswith("dr/"):
+            verdict = "recovery steps played" if result.succeeded else f"recovery FAILED: {result.detail}"
+            click.echo(f"DR check {result.step[3:]}: {verdict}")
+            continue
         verdict = "rolled back" if result.succeeded else f"rollbacks FAILED: {result.detail}"
         click.echo(f"step {result.step}: {verdict}")
     if not all(r.succeeded for r in results):

@@ -65,7 +65,7 @@ class DRContext:
 
     env: Mapping[str, str]
     report_dir: Path
-    catalog: SLOCatalog
+    catalog: SLOCatalog | None  # None: no check is read (`gameday recover` replays recovery steps only)
     interval: float  # between rounds of checks
     sli_timeout: float
     gameday: str
@@ -280,6 +280,7 @@ class DRCheck:
         if check.slo is not None:
             from gamedays.sli.measure import measure
 
+            assert self.ctx.catalog is not None, "a DR context without an SLO catalog reads no check"
             slo = self.ctx.catalog.get(check.slo)
             measurement = measure(slo.sli, self.ctx.env, self.ctx.sli_timeout)
             return measurement.good, measurement.error or ("within objective" if measurement.good else "bad sample")
@@ -299,6 +300,15 @@ class DRCheck:
         ctk = read_ctk_journal(spec.journal_path) or {}
         met = (ctk.get("steady_states", {}).get("before") or {}).get("steady_state_met")
         return bool(met) and status == "completed", "probe within tolerance" if met else "probe out of tolerance"
+
+    def recover_after_crash(self) -> str | None:
+        """The orchestrator died after this check's disaster: play the automated recovery steps and
+        ``afterwards`` now (manual ones are left to a person). The name of the step that failed, or None."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        failed = self._sequence(DRPhase.STEP, self.playbook.steps, [], stop_on_interrupt=False)
+        if failed is None:
+            failed = self._sequence(DRPhase.AFTERWARDS, self.playbook.afterwards, [], stop_on_interrupt=False)
+        return failed
 
     # ------------------------------------------------------------------ RPO
 

@@ -5,10 +5,16 @@ Every fault is in the journal with its rollbacks before it is injected
 ``rollbacks_completed`` from its experiment, no successful ``rollbacks_played``)
 is still open: its rollbacks are played now, in a fresh process, and the journal
 records that they were.
+
+A DR check whose disaster was injected but which never finished is open too: its
+playbook's automated recovery steps and ``afterwards`` are played (manual steps are
+left to a person and recorded as not verified), recorded as ``rollbacks_played`` of
+``dr/<check>``.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +24,12 @@ from gamedays.engine.experiment_process import ExperimentSpec, run_rollbacks
 from gamedays.engine.journal import JOURNAL, Journal, JournalError, read_journal
 from gamedays.engine.target import existing_environment
 from gamedays.model.errors import GamedayError
-from gamedays.model.events import FaultArmed, GamedayStarted, RollbacksPlayed
+from gamedays.engine.dr import DRCheck, DRContext
+from gamedays.loading.plan import load_playbook
+from gamedays.model.dr import DRPhase, DRStepOutcome
+from gamedays.model.events import DRFinished, DRInfo, DRStarted, DRStepDone, Event, FaultArmed, GamedayStarted, RollbacksPlayed
+from gamedays.model.loaded import ResolvedDR
+from gamedays.model.plan import DRCheck as PlannedCheck
 from gamedays.reporting.analysis import open_faults
 
 
@@ -42,7 +53,8 @@ def recover(folder: Path, base_env: Mapping[str, str]) -> tuple[Recovered, ...]:
     if started is None:
         raise JournalError(f"{path}: the journal has no gameday_started event")
     still_open = open_faults(events)
-    if not still_open:
+    disasters = open_disasters(events)
+    if not still_open and not disasters:
         return ()
     target = existing_environment(started.environment, base_env)
     if target is None:
@@ -71,4 +83,42 @@ def recover(folder: Path, base_env: Mapping[str, str]) -> tuple[Recovered, ...]:
             detail = "" if succeeded else (result.error or f"status {result.status}")
             journal.append(RollbacksPlayed(at=time.time(), step=step, by="recover", succeeded=succeeded, detail=detail))
             results.append(Recovered(step, succeeded, detail))
+        for info in disasters:
+            results.append(_recover_disaster(folder, info, started.gameday, target.env, journal))
     return tuple(results)
+
+
+def open_disasters(events: list[Event]) -> list[DRInfo]:
+    """DR checks (not dry) whose disaster was injected, that never finished and were not recovered since."""
+    started = next((e for e in events if isinstance(e, GamedayStarted)), None)
+    if started is None:
+        return []
+    live = {e.check for e in events if isinstance(e, DRStarted) and not e.dry}
+    struck = {e.check for e in events if isinstance(e, DRStepDone) and e.phase is DRPhase.DISASTER}
+    finished = {e.check for e in events if isinstance(e, DRFinished)}
+    recovered = {e.step for e in events if isinstance(e, RollbacksPlayed) and e.succeeded}
+    return [d for d in started.disaster_recovery
+            if d.id in live & struck and d.id not in finished and f"dr/{d.id}" not in recovered]
+
+
+def _recover_disaster(folder: Path, info: DRInfo, gameday: str, env: Mapping[str, str], journal: Journal) -> Recovered:
+    name = f"dr/{info.id}"
+    try:
+        playbook = load_playbook(Path(info.playbook))
+    except GamedayError as exc:
+        detail = f"cannot read the playbook {info.playbook}: {exc}"
+        journal.append(RollbacksPlayed(at=time.time(), step=name, by="recover", succeeded=False, detail=detail))
+        return Recovered(name, False, detail)
+    context = DRContext(
+        env=env, report_dir=folder, catalog=None, interval=1.0, sli_timeout=2.0, gameday=gameday,
+        record=journal.append, note=lambda text: None, interrupted=threading.Event(), confirm=_left_to_a_person,
+    )
+    resolved = ResolvedDR(check=PlannedCheck(playbook=info.playbook), playbook_path=Path(info.playbook), playbook=playbook)
+    failed = DRCheck(context, info.id, resolved).recover_after_crash()
+    detail = "" if failed is None else f"{failed!r} failed"
+    journal.append(RollbacksPlayed(at=time.time(), step=name, by="recover", succeeded=failed is None, detail=detail))
+    return Recovered(name, failed is None, detail)
+
+
+def _left_to_a_person(title: str, instruction: str, interrupted: threading.Event) -> tuple[DRStepOutcome, str]:
+    return DRStepOutcome.NOT_VERIFIED, "manual step left to a person: gameday recover plays the automated steps only"

@@ -160,3 +160,35 @@ def test_an_interrupt_after_the_disaster_still_runs_the_recovery(sandbox, tmp_pa
     assert steps["Restore the zone from its backup"] == "passed", steps
     assert kinds(events, "dr_finished", "dns") and kinds(events, "interrupted")
     assert zone_records(sandbox) == records  # the target, not our bookkeeping
+
+
+def test_after_sigkill_during_a_dr_check_recover_plays_the_recovery_steps(sandbox, tmp_path):
+    import signal
+
+    from tests.engine.run.conftest import gameday_process, run_gameday as run, wait_for_journal
+
+    plans = layout(tmp_path)
+    slow = {"name": "Wait for the change freeze to lift", "automated": {
+        "type": "probe", "name": "wait", "provider": {"type": "process", "path": "sleep", "arguments": "2"}}}
+    edit_playbook(tmp_path / "playbooks/dns.yaml", lambda pb: pb["steps"].insert(0, slow))
+    plan = write_plan(plans, ["dns.yaml"])
+    records = zone_records(sandbox)
+    journal = tmp_path / "reports/dr/journal.jsonl"
+    process = gameday_process(sandbox, "run", str(plan))
+    try:
+        wait_for_journal(journal, lambda events: any(e["event"] == "dr_step" and e["phase"] == "disaster" for e in events),
+                         timeout=240)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert db_srv(sandbox) is None  # the orchestrator died with the zone gone
+    first = run(sandbox, "recover", str(tmp_path / "reports/dr"), timeout=240)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "DR check dns: recovery steps played" in first.stdout
+    assert zone_records(sandbox) == records  # the target is whole again
+    events = events_of(journal)
+    assert [e["succeeded"] for e in kinds(events, "rollbacks_played") if e["step"] == "dr/dns"] == [True]
+    second = run(sandbox, "recover", str(tmp_path / "reports/dr"), timeout=120)
+    assert second.returncode == 0 and "nothing to recover" in second.stdout, second.stdout + second.stderr
