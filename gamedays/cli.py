@@ -187,6 +187,16 @@ def _run_plan(
         if step.detection_to_abort is not None:
             facts.append(f"aborted {step.detection_to_abort:.2f}s after detection")
         click.echo(f"  {step.id:24} " + ", ".join(facts))
+    for check in analysis.disaster_recovery:
+        facts = [check.outcome.value]
+        if check.rto is not None:
+            facts.append(f"RTO {check.rto:.1f}s of {check.rto_target:g}s")
+        if check.rpo is not None:
+            target = f" of {check.rpo_target:g}s" if check.rpo_target is not None else ""
+            facts.append(f"RPO {check.rpo:.1f}s{target} ({check.writes_lost} of {check.writes_acknowledged} writes lost)")
+        if check.failed_step:
+            facts.append(f"failed at {check.failed_step!r}")
+        click.echo(f"  DR {check.id:21} " + ", ".join(facts))
     click.echo(f"{'rehearsal' if rehearsal else 'gameday'} {analysis.outcome.value}")
     raise SystemExit(int(analysis.exit_code))
 

@@ -4,7 +4,8 @@ One chart per SLI spans the whole gameday: a strip of good/bad samples (grey
 where nothing was sampled), the share of good samples per time bucket with the
 objective drawn on it, and the SLI's values (latency, lag, ready pods) as a
 min-max band with the mean when the source reads any; every fault window is
-shaded across the panels and a guardrail abort is marked. A second chart shows
+shaded across the panels (a DR check from its disaster to its recovery too) and a
+guardrail abort is marked. A second chart shows
 each SLO's error-budget burn against the plan's allowance, a third the burn
 accumulating over the gameday (the burn-down, :mod:`gamedays.reporting.burndown`).
 
@@ -22,6 +23,7 @@ from typing import Sequence
 
 from gamedays.model.events import SLOInfo
 from gamedays.reporting.analysis import StepAnalysis
+from gamedays.reporting.dr_analysis import DRAnalysis
 from gamedays.reporting.formatting import clock, objective, seconds, share, unit_of, value
 from gamedays.reporting.series import SLISeries
 
@@ -121,10 +123,14 @@ class TimeAxis:
         return tuple(marks)
 
 
+LABEL_ROOM = 6.0 * len("database")  # px a DR check's label needs before the next one may start
+
+
 def sli_chart(
-    info: SLOInfo, series: SLISeries, steps: Sequence[StepAnalysis], axis: TimeAxis, interval: float, incomplete: bool
+    info: SLOInfo, series: SLISeries, steps: Sequence[StepAnalysis], axis: TimeAxis, interval: float, incomplete: bool,
+    checks: Sequence[DRAnalysis] = (),
 ) -> Chart:
-    """The chart of one SLI over the whole gameday."""
+    """The chart of one SLI over the whole gameday: fault windows and DR checks (disaster to recovery) shaded."""
     values = series.has_values
     bottom = (VALUES_Y + VALUES_H) if values else (SHARE_Y + SHARE_H)
     rects: list[Rect] = []
@@ -132,6 +138,7 @@ def sli_chart(
     lines: list[Line] = []
     labels: list[Label] = []
     _faults(steps, axis, bottom, rects, lines, labels)
+    _disasters(checks, axis, bottom, rects, labels)
     _strip(series, axis, interval, rects)
     _share_panel(info, series, axis, paths, lines, labels)
     if values:
@@ -176,6 +183,21 @@ def _faults(
         if step.aborted_at is not None:
             xa = axis.x(step.aborted_at)
             lines.append(Line(xa, STRIP_Y, xa, bottom, "abort"))
+
+
+def _disasters(checks: Sequence[DRAnalysis], axis: TimeAxis, bottom: float, rects: list[Rect], labels: list[Label]) -> None:
+    """DR checks shaded from disaster to recovery; a label only where it does not run into the one before."""
+    labelled = -LABEL_ROOM
+    for check in checks:
+        if check.disaster_at is None:
+            continue
+        end = check.recovered_at if check.recovered_at is not None else (check.finished or axis.end)
+        x1, x2 = axis.x(check.disaster_at), axis.x(end)
+        window = f"{clock(check.disaster_at)}–{clock(check.recovered_at) if check.recovered_at is not None else 'not recovered'}"
+        rects.append(Rect(x1, STRIP_Y, _r(max(x2 - x1, 1.0)), _r(bottom - STRIP_Y), "drwin", f"DR {check.id}: disaster to recovery {window}"))
+        if x1 - labelled >= LABEL_ROOM:
+            labels.append(Label(x1, LABELS_Y, check.id, "lbl dr"))
+            labelled = x1
 
 
 def _strip(series: SLISeries, axis: TimeAxis, interval: float, rects: list[Rect]) -> None:

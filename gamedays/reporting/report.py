@@ -203,7 +203,8 @@ def build_report(
                 burned=burned,
                 over_allowance=burned is not None and burned > limit,
                 steps=tuple(s.id for s in analysis.steps if info.name in s.hypothesis),
-                chart=sli_chart(info, series, analysis.steps, axis, analysis.interval_seconds, not analysis.complete),
+                chart=sli_chart(info, series, analysis.steps, axis, analysis.interval_seconds, not analysis.complete,
+                                analysis.disaster_recovery),
                 strip=text_strip(series, axis),
             )
         )
