@@ -19,8 +19,6 @@ from gamedays.model.outcomes import ExitCode
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from gamedays.model.loaded import LoadedPlan
-
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  success, and every hypothesis held
@@ -44,9 +42,10 @@ def cli() -> None:
 def validate(plan: str, strict: bool) -> None:
     """Check a plan and everything it references; print a summary."""
     from gamedays.loading.plan import load_plan
+    from gamedays.loading.summary import plan_summary
 
     loaded = load_plan(plan)
-    click.echo(_summary(loaded))
+    click.echo(plan_summary(loaded))
     gaps = loaded.uncovered_components()
     if gaps and strict:
         raise SystemExit(ExitCode.INVALID)
@@ -141,12 +140,13 @@ def _run_plan(
     from gamedays.engine.target import check_confirmation, target_environment
     from gamedays.loading.plan import load_plan
     from gamedays.loading.source import display_path
+    from gamedays.loading.summary import plan_summary
     from gamedays.model.events import Mode
     from gamedays.reporting.render import render_report
 
     loaded = load_plan(plan_path)
     check_confirmation(loaded.plan, confirm)
-    click.echo(_summary(loaded))
+    click.echo(plan_summary(loaded))
     mode = Mode.REHEARSAL if rehearsal else Mode.RUN
     report_dir = loaded.report_dir / "rehearsal" if rehearsal else loaded.report_dir
     integrations = Integrations(  # webhooks resolved, metrics port bound: errors before the gameday starts
@@ -373,54 +373,6 @@ def _log_to(path: Path) -> None:
     from gamedays.engine.logs import LogFormat, RunLogging
 
     RunLogging(path, LogFormat.HUMAN, gameday=None)
-
-
-def _summary(loaded: LoadedPlan) -> str:
-    from gamedays.loading.source import display_path
-
-    plan = loaded.plan
-    team = plan.team
-    lines = [
-        f"{display_path(loaded.path)}: valid",
-        f"  gameday      {plan.gameday}: {plan.title} ({plan.date.isoformat()})",
-        f"  environment  {plan.environment}",
-        f"  team         commander {team.commander}"
-        + (f", scribe {team.scribe}" if team.scribe else "")
-        + (f", participants {', '.join(team.participants)}" if team.participants else ""),
-    ]
-    in_use = loaded.slos_in_use()
-    lines.append(f"  SLOs         {len(in_use)} in use of {len(loaded.catalog.slos)} in {display_path(loaded.catalog_path)}")
-    for slo in in_use:
-        lines.append(f"    - {slo.name}: {slo.objective} over {slo.window} ({slo.sli.source})")
-    lines.append(f"  experiments  {len(loaded.steps)}")
-    for number, resolved in enumerate(loaded.steps, start=1):
-        step = resolved.step
-        extra = f", recover within {step.recover_within}" if step.recover_within else ""
-        hypothesis = ", ".join(step.hypothesis) or "none"
-        lines.append(f"    {number}. {step.id}: {resolved.title} [{display_path(resolved.experiment_path)}]")
-        lines.append(f"       hypothesis: {hypothesis}{extra}")
-    lines.append(f"  DR checks    {len(loaded.disaster_recovery)}")
-    for dr in loaded.disaster_recovery:
-        rpo = f", RPO {dr.rpo}" if dr.rpo is not None else ""
-        lines.append(f"    - {dr.playbook.covers}: {dr.playbook.title} (RTO {dr.rto}{rpo})")
-    guard = plan.guardrails
-    budget = f"error budget {guard.error_budget}" if guard.error_budget else "no error-budget limit"
-    abort = ", ".join(guard.abort_when) or "nothing"
-    lines.append(f"  guardrails   {budget}; abort when {abort} breaches for {guard.tolerate}")
-    lines.append(f"  estimated    {loaded.estimated_duration()}")
-    lines.append(f"  report       {display_path(loaded.report_dir)}")
-    if plan.components:
-        lines.append("  R-4          key components and their DR playbooks:")
-        for component in plan.components:
-            covering = [display_path(dr.playbook_path) for dr in loaded.disaster_recovery if dr.playbook.covers == component]
-            lines.append(f"    - {component}: {', '.join(covering) if covering else 'NO PLAYBOOK'}")
-    gaps = loaded.uncovered_components()
-    if gaps:
-        lines.append("warning: R-4: no disaster-recovery playbook in this plan covers:")
-        lines.extend(f"  - {component}" for component in gaps)
-    elif plan.components:
-        lines.append(f"  R-4          all {len(plan.components)} key components have a DR playbook")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:

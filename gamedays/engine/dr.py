@@ -27,11 +27,9 @@ proves that the writer can write and read back.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import re
-import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -41,10 +39,12 @@ from typing import Any, Callable, Mapping, Sequence
 from pydantic import BaseModel
 
 from gamedays.engine.confirm import Confirmer
+from gamedays.engine.dr_writes import WrittenData, can_write_and_read_back
+from gamedays.engine.providers import provider_found
 from gamedays.engine.experiment_outcome import read_ctk_journal
 from gamedays.engine.experiment_process import ExperimentProcess, ExperimentSpec
-from gamedays.model.dr import DROutcome, DRPhase, DRStepKind, DRStepOutcome, data_loss, judge, rto_seconds
-from gamedays.model.events import DRFinished, DRInfo, DRStarted, DRStepDone, DRStepInfo, DRWrites
+from gamedays.model.dr import DROutcome, DRPhase, DRStepKind, DRStepOutcome, judge, rto_seconds
+from gamedays.model.events import DRFinished, DRInfo, DRStarted, DRStepDone, DRStepInfo
 from gamedays.model.loaded import ResolvedDR
 from gamedays.model.playbook import PlaybookCheck, PlaybookStep, activity_experiment, probe_experiment
 from gamedays.model.redact import dsn_secrets, scrub, url_secrets
@@ -124,7 +124,6 @@ class DRCheck:
         self.folder = context.report_dir / "dr" / check_id
         self._count = 0
         self._recorded: list[tuple[str, DRStepOutcome]] = []
-        self._writer_error = "the writer did not start"
         self._secrets = tuple(
             secret for value in context.env.values() for secret in (*dsn_secrets(value), *url_secrets(value))
         )
@@ -136,7 +135,9 @@ class DRCheck:
         self.folder.mkdir(parents=True, exist_ok=True)
         ctx.record(DRStarted(at=time.time(), check=self.id))
         outcomes: list[DRStepOutcome] = []
-        recorder = self._start_writer()
+        written = self._written_data()
+        if written is not None:
+            written.start()
         disaster_at: float | None = None
         recovered_at: float | None = None
         failed: str | None = None
@@ -162,7 +163,7 @@ class DRCheck:
                     if recovered_at is None:
                         detail = "the checks did not all pass before the deadline"
         finally:
-            rpo = self._finish_writer(recorder, disaster_at, recovered_at)
+            rpo = written.finish(disaster_at, recovered_at) if written is not None else None
         if steps_ok:
             after = self._sequence(DRPhase.AFTERWARDS, playbook.afterwards, [], stop_on_interrupt=False)
             if after is not None:
@@ -301,6 +302,13 @@ class DRCheck:
         met = (ctk.get("steady_states", {}).get("before") or {}).get("steady_state_met")
         return bool(met) and status == "completed", "probe within tolerance" if met else "probe out of tolerance"
 
+    def _written_data(self) -> WrittenData | None:
+        spec = self.playbook.writer
+        if spec is None:
+            return None
+        run_id = f"{self.ctx.gameday}-{self.id}-{int(time.time())}"
+        return WrittenData(spec, self.ctx.env, run_id, self.id, self.ctx.record, self._clean)
+
     def recover_after_crash(self) -> str | None:
         """The orchestrator died after this check's disaster: play the automated recovery steps and
         ``afterwards`` now (manual ones are left to a person). The name of the step that failed, or None."""
@@ -309,70 +317,6 @@ class DRCheck:
         if failed is None:
             failed = self._sequence(DRPhase.AFTERWARDS, self.playbook.afterwards, [], stop_on_interrupt=False)
         return failed
-
-    # ------------------------------------------------------------------ RPO
-
-    def _start_writer(self) -> Any:
-        spec = self.playbook.writer
-        if spec is None:
-            return None
-        run_id = f"{self.ctx.gameday}-{self.id}-{int(time.time())}"
-        from gamedays.sli.writers import WriteRecorder, WriterError, writer_for
-
-        try:
-            writer = writer_for(spec, self.ctx.env, run_id)
-        except WriterError as exc:  # the check goes on without an RPO; the journal says why
-            self._writer_error = f"the writer did not start: {self._clean(str(exc))}"
-            return None
-        try:
-            writer.prepare()
-        except WriterError as exc:
-            writer.close()
-            self._writer_error = f"the writer did not start: {self._clean(str(exc))}"
-            logger.warning("RPO writer of %s not started: %s", self.id, self._writer_error)
-            return None
-        recorder = WriteRecorder(writer, every=spec.every.seconds)
-        recorder.start()
-        return writer, recorder
-
-    def _finish_writer(self, started: Any, disaster_at: float | None, recovered_at: float | None) -> float | None:
-        """Stop the writer, read back what survived; the RPO measured (None: not measured)."""
-        spec = self.playbook.writer
-        if spec is None:
-            return None
-        if started is None:
-            self.ctx.record(DRWrites(at=time.time(), check=self.id, writer=spec.kind.value, acknowledged=0, lost=0,
-                                     error=self._writer_error))
-            return None
-        from gamedays.sli.writers import WriterError
-
-        writer, recorder = started
-        recorder.stop(timeout=5.0)
-        acked = recorder.acknowledged()
-        error: str | None = None
-        lost: list[tuple[int, float]] = []
-        rpo: float | None = None
-        if disaster_at is not None and recovered_at is None:
-            error = "not recovered: what survived cannot be read back"
-        else:
-            try:
-                survivors = writer.survivors()
-            except WriterError as exc:
-                error = f"cannot read back the writes: {self._clean(str(exc))}"
-            else:
-                lost = [(seq, at) for seq, at in acked if seq not in survivors]
-                if disaster_at is not None:
-                    rpo = data_loss(acked, survivors, disaster_at).window_seconds
-        problem = writer.cleanup()
-        if problem:
-            logger.warning("RPO writer of %s: cleanup failed: %s", self.id, self._clean(problem))
-        writer.close()
-        self.ctx.record(DRWrites(
-            at=time.time(), check=self.id, writer=spec.kind.value, acknowledged=len(acked), lost=len(lost),
-            first_lost_at=min((at for _, at in lost), default=None), last_acked_at=max((at for _, at in acked), default=None),
-            error=error,
-        ))
-        return rpo
 
     # ------------------------------------------------------------------ rehearsal
 
@@ -393,7 +337,7 @@ class DRCheck:
         for phase, steps in playbook.phases()[1:]:
             for step in steps:
                 started = time.time()
-                done = _provider_found(step.automated) if step.automated is not None else _manual_listed(step)
+                done = _Done(*provider_found(step.automated)) if step.automated is not None else _manual_listed(step)
                 self._precheck(f"{phase}: {step.name}", step, started, done, outcomes)
         for index, check in enumerate(playbook.checks):
             started = time.time()
@@ -403,7 +347,8 @@ class DRCheck:
             outcomes.append(done.outcome)
         if playbook.writer is not None:
             started = time.time()
-            done = self._writer_precheck()
+            ok, why = can_write_and_read_back(playbook.writer, ctx.env, f"{ctx.gameday}-{self.id}-rehearsal-{int(started)}", self._clean)
+            done = _Done(DRStepOutcome.PASSED if ok else DRStepOutcome.FAILED, why)
             self._record_step(DRPhase.PRECHECK, f"RPO writer ({playbook.writer.kind.value})", DRStepKind.AUTOMATED, started, done)
             outcomes.append(done.outcome)
         failed = next((name for name, outcome in self._recorded if outcome is DRStepOutcome.FAILED), None)
@@ -417,27 +362,6 @@ class DRCheck:
         self._record_step(DRPhase.PRECHECK, name, kind, started, done)
         if kind is DRStepKind.AUTOMATED:
             outcomes.append(done.outcome)
-
-    def _writer_precheck(self) -> _Done:
-        from gamedays.sli.writers import WriterError, writer_for
-
-        spec = self.playbook.writer
-        assert spec is not None
-        try:
-            writer = writer_for(spec, self.ctx.env, f"{self.ctx.gameday}-{self.id}-rehearsal-{int(time.time())}")
-        except WriterError as exc:
-            return _Done(DRStepOutcome.FAILED, f"the writer cannot start: {self._clean(str(exc))}")
-        try:
-            writer.prepare()
-            writer.write(1, time.time())
-            if 1 not in writer.survivors():
-                return _Done(DRStepOutcome.FAILED, "a write was acknowledged but cannot be read back")
-        except WriterError as exc:
-            return _Done(DRStepOutcome.FAILED, f"the writer cannot write and read back: {self._clean(str(exc))}")
-        finally:
-            writer.cleanup()
-            writer.close()
-        return _Done(DRStepOutcome.PASSED, f"a stamped write to {writer.describe} was acknowledged and read back")
 
     # ------------------------------------------------------------------ journal
 
@@ -461,32 +385,6 @@ class DRCheck:
 
 def _manual_listed(step: PlaybookStep) -> _Done:
     return _Done(DRStepOutcome.SKIPPED, f"manual, confirmed by a person during the gameday: {step.manual}")
-
-
-def _provider_found(activity: Mapping[str, Any]) -> _Done:
-    """Can the activity's provider be found here (without running it)?"""
-    provider = activity.get("provider") or {}
-    kind = provider.get("type")
-    if kind == "python":
-        module, func = str(provider.get("module")), str(provider.get("func"))
-        try:
-            loaded = importlib.import_module(module)
-        except Exception as exc:
-            return _Done(DRStepOutcome.FAILED, f"module {module} does not import: {type(exc).__name__}: {exc}")
-        if not callable(getattr(loaded, func, None)):
-            return _Done(DRStepOutcome.FAILED, f"module {module} has no function {func}")
-        return _Done(DRStepOutcome.PASSED, f"{module}.{func} found")
-    if kind == "process":
-        program = str(provider.get("path"))
-        if shutil.which(program) is None and not Path(program).is_file():
-            return _Done(DRStepOutcome.FAILED, f"program {program} not found on PATH")
-        return _Done(DRStepOutcome.PASSED, f"program {program} found")
-    if kind == "http":
-        url = str(provider.get("url", ""))
-        if not (url.startswith(("http://", "https://")) or url.startswith("${")):
-            return _Done(DRStepOutcome.FAILED, f"not an http(s) URL: {url}")
-        return _Done(DRStepOutcome.PASSED, "http provider (not called in a rehearsal)")
-    return _Done(DRStepOutcome.FAILED, f"unknown provider type {kind!r}")
 
 
 def _check_name(check: PlaybookCheck) -> str:

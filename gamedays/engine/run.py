@@ -24,29 +24,26 @@ from typing import Callable, Mapping, Sequence, TextIO
 from pydantic import BaseModel
 
 from gamedays.engine.confirm import Confirmer, TerminalConfirmer, unattended
-from gamedays.engine.dr import DRCheck, DRContext, check_ids, dr_info
+from gamedays.engine.dr import DRCheck, DRContext, check_ids
 from gamedays.engine.experiment_process import ChildEvent, ExperimentProcess, ExperimentSpec, run_rollbacks
 from gamedays.engine.guardrails import Guardrails
 from gamedays.engine.journal import JOURNAL, Journal, JournalError, read_journal
 from gamedays.engine.monitor import Monitor
 from gamedays.engine.progress import Progress
+from gamedays.engine.started import gameday_started
 from gamedays.engine.target import Target
 from gamedays.model.errors import GamedayError
 from gamedays.model.events import (
-    CoverageInfo,
     ExperimentProgress,
     FaultArmed,
     GamedayFinished,
-    GamedayStarted,
     GuardrailTripped,
     Interrupted,
     Mode,
     PhaseStarted,
     RollbacksPlayed,
     SampleTaken,
-    SLOInfo,
     StepFinished,
-    StepInfo,
     StepStarted,
 )
 from gamedays.model.loaded import LoadedPlan, ResolvedStep
@@ -148,7 +145,7 @@ class Orchestrator:
         self._journal = Journal(path)
         stopped_early = False
         try:
-            self._record(self._started())
+            self._record(gameday_started(self.loaded, self.mode, self._slos, self._dr_ids))
             monitor.start()
             if self._phase("baseline", None, monitor_settings.baseline.seconds):
                 stopped_early = self._steps()
@@ -351,44 +348,6 @@ class Orchestrator:
         )
 
     # ------------------------------------------------------------------ events
-
-    def _started(self) -> GamedayStarted:
-        plan = self.plan
-        guard = plan.guardrails
-        return GamedayStarted(
-            at=time.time(),
-            gameday=plan.gameday,
-            title=plan.title,
-            date=plan.date.isoformat(),
-            plan=str(self.loaded.path),
-            environment=plan.environment,
-            mode=self.mode,
-            commander=plan.team.commander,
-            scribe=plan.team.scribe,
-            participants=plan.team.participants,
-            owners=dict(plan.team.owners),
-            slos=tuple(
-                SLOInfo(name=s.name, service=s.service, kind=s.kind.value, objective=s.objective.fraction,
-                        window_seconds=s.window.seconds, source=s.sli.source)
-                for s in self._slos
-            ),
-            steps=tuple(
-                StepInfo(id=r.step.id, title=r.title, experiment=str(r.experiment_path), hypothesis=r.step.hypothesis,
-                         recover_within_seconds=r.step.recover_within.seconds if r.step.recover_within else None)
-                for r in self.loaded.steps
-            ),
-            interval_seconds=plan.monitor.interval.seconds,
-            budget_allowance=guard.error_budget.fraction if guard.error_budget else None,
-            abort_when=guard.abort_when,
-            tolerate_seconds=guard.tolerate.seconds,
-            disaster_recovery=tuple(dr_info(i, r) for i, r in zip(self._dr_ids, self.loaded.disaster_recovery)),
-            coverage=tuple(
-                CoverageInfo(kind=c.kind.value, name=c.name, playbooks=tuple(
-                    i for i, r in zip(self._dr_ids, self.loaded.disaster_recovery) if r.playbook.covers == c
-                ))
-                for c in plan.components
-            ),
-        )
 
     def _on_sample(self, slo: str, measurement: Measurement, at: float) -> None:
         self._latest[slo] = measurement.good
