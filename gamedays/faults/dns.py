@@ -50,6 +50,7 @@ import dns.update
 from chaoslib.exceptions import ActivityFailed
 
 from gamedays.atomicfile import write_atomically
+from gamedays.model.address import host_port
 
 __all__ = ["clear_resolver_fault", "point_record", "remove_record", "resolver_fault", "restore_record"]
 
@@ -156,11 +157,6 @@ def absolute_name(name: str, zone: str) -> str:
         raise ActivityFailed(f"bad DNS name {name!r} in zone {zone!r}: {exc}") from None
 
 
-def server_address(server: str) -> tuple[str, int]:
-    """``server`` (``"host:port"``, ``"[v6]:port"`` or ``"host"``: port 53) as an IP address and a port."""
-    return _parse_server(server)
-
-
 def exchange(
     server: str, zone: str, message: dns.message.Message, what: str, timeout: float = DEFAULT_TIMEOUT
 ) -> dns.message.Message:
@@ -212,7 +208,7 @@ class _Target:
 
     @classmethod
     def of(cls, server: str, zone: str, name: str, rdtype: str, timeout: float) -> _Target:
-        host, port = _parse_server(server)
+        host, port = server_address(server)
         try:
             origin = dns.name.from_text(zone)
             owner = _absolute(name, origin)
@@ -277,19 +273,10 @@ class _Target:
             raise ActivityFailed(f"cannot reach DNS server {self.server} (trying to {what}): {exc}") from None
 
 
-def _parse_server(server: str) -> tuple[str, int]:
-    """``host:port``, ``[v6]:port`` or ``host`` (port 53) to an IP address and a port."""
-    text = server.strip()
-    host, port_text = text, "53"
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else "53"
-    elif text.count(":") == 1:
-        host, port_text = text.split(":")
+def server_address(server: str) -> tuple[str, int]:
+    """``server`` (``"host:port"``, ``"[v6]:port"`` or ``"host"``: port 53) as an IP address and a port (a host name is resolved)."""
     try:
-        port = int(port_text)
-        if not 0 < port < 65536:
-            raise ValueError
+        host, port = host_port(server, 53)
     except ValueError:
         raise ActivityFailed(f"DNS server {server!r} is not host:port with a port of 1-65535") from None
     try:

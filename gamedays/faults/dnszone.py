@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ from chaoslib.exceptions import ActivityFailed
 
 from gamedays.atomicfile import write_atomically
 from gamedays.faults import dns as dns_faults
+from gamedays.model.dnsrecords import RecordSet
 
 __all__ = ["backup_zone", "delete_zone_records", "restore_zone"]
 
@@ -50,23 +50,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 3.0
 FORMAT = "gameday-zone-backup/1"
 _KEPT = (dns.rdatatype.SOA, dns.rdatatype.NS)  # at the apex: what the disaster leaves and the restore never touches
-
-
-@dataclass(frozen=True, order=True)
-class RecordSet:
-    """One record set: absolute owner name, type, TTL and sorted values (presentation format)."""
-
-    name: str
-    rdtype: str
-    ttl: int
-    values: tuple[str, ...]
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.name, self.rdtype
-
-    def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "rdtype": self.rdtype, "ttl": self.ttl, "values": list(self.values)}
 
 
 def backup_zone(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Mapping
 
+from gamedays.model.address import host_port
 from gamedays.model.measurement import Measurement
 from gamedays.model.slo import DnsSLI
 from gamedays.sli.expand import expand
@@ -22,35 +23,31 @@ EDNS_PAYLOAD = 1232
 """The UDP answer size offered (EDNS0), as resolvers do since the DNS flag day 2020."""
 
 
-def parse_server(text: str) -> tuple[str, int]:
-    """``host:port``, ``[v6]:port``, a bare IPv4 or IPv6 address (port 53); never raises."""
-    text = text.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-        return host, int(port) if port.isdigit() else DEFAULT_PORT
-    if text.count(":") > 1:  # a bare IPv6 address
-        return text, DEFAULT_PORT
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit():
-        return text, DEFAULT_PORT
-    return host, int(port)
+def server_address(text: str) -> tuple[str, int] | None:
+    """``ip:port``, ``[v6]:port``, a bare IPv4 or IPv6 address (port 53) as (ip, port); None when it is none of these."""
+    import dns.inet
+
+    try:
+        host, port = host_port(text, DEFAULT_PORT)
+    except ValueError:
+        return None
+    return (host, port) if dns.inet.is_address(host) else None
 
 
 def measure(sli: DnsSLI, env: Mapping[str, str], timeout: float) -> Measurement:
     import dns.exception
     import dns.flags
-    import dns.inet
     import dns.message
     import dns.query
     import dns.rcode
 
     server = expand(sli.server, env)
-    host, port = parse_server(server)
-    if not dns.inet.is_address(host) or not 0 < port < 65536:
+    address = server_address(server)
+    if address is None:
         return Measurement.failed(
             f"DNS server {server!r} is not an IP address with an optional port, e.g. 127.0.0.1:5353"
         )
+    host, port = address
     where = f"{host}:{port}"
     what = f"{sli.name} {sli.rdtype}"
     limit = min(timeout, sli.timeout.seconds)

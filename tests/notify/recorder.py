@@ -6,8 +6,9 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
+
+from tests.httpserver import QuietHandler, running
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,9 @@ class Recorder:
 def serve(path: str = "/hooks/s3cr3t-hook-key") -> Iterator[Recorder]:
     recorder = Recorder()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
+            body = self.read_body()
             with recorder.lock:
                 recorder.received.append(Received(time.monotonic(), self.path, self.headers.get("Content-Type", ""), body))
                 status = recorder.statuses.pop(0) if recorder.statuses else recorder.status
@@ -70,17 +70,6 @@ def serve(path: str = "/hooks/s3cr3t-hook-key") -> Iterator[Recorder]:
             except OSError:  # the client gave up waiting
                 pass
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    recorder.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
-    try:
+    with running(Handler) as base:
+        recorder.url = base + path
         yield recorder
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -52,10 +52,7 @@ LATENCY = SLOInfo(name="checkout-latency", service="shop", kind="latency", objec
                   window_seconds=MONTH, source="http")
 DNS = SLOInfo(name="dns-resolution", service="dns", kind="availability", objective=0.9999,
               window_seconds=MONTH, source="dns")
-PODS = SLOInfo(name="shop-ready-pods", service="shop", kind="availability", objective=0.999,
-               window_seconds=MONTH, source="kubernetes")
 SLOS = (CHECKOUT, DNS)
-FOUR_SLOS = (CHECKOUT, LATENCY, DNS, PODS)
 EXPERIMENT = {
     "title": "Losing a pod of a deployment does not hurt its users",
     "steady-state-hypothesis": {"title": "pods running", "probes": []},
@@ -343,19 +340,6 @@ def recovered_after_crash(folder: Path) -> Path:
     with Journal(path) as journal:
         journal.append(RollbacksPlayed(at=T0 + 40.0, step="all-pods", by="recover", succeeded=True))
     return path
-
-
-def hour_long(folder: Path) -> Path:
-    """One hour, 4 SLIs sampled every second (~14,400 samples), six steps, a flapping SLI."""
-    steps = [info(f"step-{n}", hypothesis=("checkout-availability", "checkout-latency")) for n in range(6)]
-    gd = Gameday(steps, slos=FOUR_SLOS, allowance=0.05)
-    gd.bad += [Bad("checkout-availability", 600.0 * n + 120.0, 600.0 * n + 150.0) for n in range(6)]
-    gd.bad += [Bad("checkout-latency", float(s), s + 0.5, "1.2s over 0.5s") for s in range(1000, 1800, 2)]  # flapping
-    gd.bad += [Bad("shop-ready-pods", 2400.0, 2460.0, "shop/shop-api: 1 ready pods, fewer than 2")]
-    for n in range(6):
-        gd.step(f"step-{n}", 600.0 * n + 110.0, 60.0, recover=10.0, cooldown=30.0)
-    gd.finish(3600.0, Outcome.PASSED, 0)
-    return gd.write_fast(folder, 3600.0)
 
 
 # ---------------------------------------------------------------- disaster recovery (R-4)

@@ -11,13 +11,13 @@ import base64
 import csv
 import io
 import json
-import threading
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.httpserver import QuietHandler, running
 
 GITHUB_TOKEN = "ghp_TestTokenNeverPrinted0123456789abcd"
 JIRA_TOKEN = "jira-Tok3n-never-printed-4711"
@@ -39,7 +39,7 @@ class FakeTracker:
 def fake():
     state = FakeTracker()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def _reply(self, status: int, body: dict) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
@@ -49,8 +49,7 @@ def fake():
             self.wfile.write(data)
 
         def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
+            body = json.loads(self.read_body() or b"{}")
             state.requests.append((self.command, self.path, dict(self.headers), body))
             if self.headers.get("Authorization") != state.expected_auth:
                 # a careless server echoes what it got: the client must not print it
@@ -79,18 +78,8 @@ def fake():
 
         do_GET = do_POST = _handle
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with running(Handler) as url:
+        yield url, state
 
 
 @pytest.fixture

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests import sandboxes
 
 REPO = Path(__file__).resolve().parents[2]
 CHAOS = str(Path(sys.executable).with_name("chaos"))
@@ -17,16 +18,8 @@ CHAOS = str(Path(sys.executable).with_name("chaos"))
 
 @pytest.fixture(scope="module")
 def sandbox_env(tmp_path_factory: pytest.TempPathFactory):
-    home = tmp_path_factory.mktemp("home")
-    env = {**os.environ, "GAMEDAY_HOME": str(home)}
-    env.pop("GAMEDAY_SANDBOX", None)
-    up = subprocess.run([sys.executable, "-m", "gamedays", "sandbox", "up", "--detach"], env=env, capture_output=True, text=True, timeout=120)
-    assert up.returncode == 0, up.stderr
-    exported = {line[7:].split("=", 1)[0]: shlex.split(line.split("=", 1)[1])[0] for line in up.stdout.splitlines()}
-    try:
-        yield {**env, **exported}
-    finally:
-        subprocess.run([sys.executable, "-m", "gamedays", "sandbox", "down"], env=env, capture_output=True, timeout=120)
+    base = {key: value for key, value in os.environ.items() if key != "GAMEDAY_SANDBOX"}
+    yield from sandboxes.through_the_cli(tmp_path_factory.mktemp("home"), base)
 
 
 def chaos_run(env: dict, experiment: Path, workdir: Path, *variables: str) -> dict:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,15 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from gamedays.sandbox.dns import ZoneServer, default_records
+from gamedays.sandbox.dns import ZoneServer
 from gamedays.sandbox.kube import KubeSandbox, ProcessRuntime
 from gamedays.sandbox.postgres import PostgresCluster
 from gamedays.sandbox.processes import wait_gone
-from tests.sandbox.dns.dnsclient import port_is_free
+from tests.sandbox.dns.dnsclient import served_zone
 from tests.sandbox.kube.support import pod_command
 from tests.sandbox.postgres.helpers import processes_under
 
-PG_PORT = 5432
 ORPHAN_GRACE = 2.0
 
 
@@ -46,14 +44,7 @@ def wait_until(check: Callable[[], bool], timeout: float = 5.0, step: float = 0.
 @pytest.fixture
 def zone() -> Iterator[ZoneServer]:
     """The default sandbox zone (``db`` SRV to port 5432 and A), served for one test."""
-    before = {t.ident for t in threading.enumerate()}
-    server = ZoneServer(records=default_records(PG_PORT)).start()
-    yield server
-    port = server.port
-    server.stop()
-    assert port_is_free(port), f"DNS port {port} still bound after stop()"
-    left = [t.name for t in threading.enumerate() if t.ident not in before]
-    assert not left, f"DNS threads left running after stop(): {left}"
+    yield from served_zone()
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from gamedays.model.slo import DnsSLI
 from gamedays.model.units import Duration
 from gamedays.sandbox.dns import ZoneServer
 from gamedays.sandbox.ports import free_tcp_udp_port
-from gamedays.sli.dns import parse_server
+from gamedays.sli.dns import server_address
 from gamedays.sli.measure import measure
 from tests.sli.fixtures import zone  # noqa: F401 - a fixture
 
@@ -134,10 +134,13 @@ def test_a_truncated_udp_answer_is_retried_over_tcp(zone: ZoneServer):
         ("[::1]:5353", ("::1", 5353)),
         ("::1", ("::1", 53)),
         (" 10.0.0.1:53 ", ("10.0.0.1", 53)),
+        ("ns1.shop.internal:53", None),  # an IP address, not a name: a sample never waits on a resolver
+        ("127.0.0.1:70000", None),
+        ("[::1]:abc", None),
     ],
 )
-def test_server_addresses_are_read_as_written(text: str, expected: tuple[str, int]):
-    assert parse_server(text) == expected
+def test_server_addresses_are_read_as_written(text: str, expected: tuple[str, int] | None):
+    assert server_address(text) == expected
 
 
 def test_the_sample_asks_the_server_it_is_given(zone: ZoneServer):

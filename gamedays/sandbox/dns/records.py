@@ -19,6 +19,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
+from gamedays.model.dnsrecords import RecordSet
 from gamedays.sandbox.ports import LOOPBACK
 
 DEFAULT_ZONE = "shop.internal"
@@ -28,16 +29,6 @@ FAULT_LABEL = "_gameday-fault"
 MAX_FAULT_DELAY = 30.0
 SUPPORTED_TYPES = frozenset({"SOA", "NS", "A", "AAAA", "CNAME", "SRV", "TXT"})
 NAMESERVER_LABEL = "ns1"
-
-
-@dataclass(frozen=True, order=True)
-class RecordSet:
-    """All records of one name and type: ``name`` is absolute and lower-case (``db.shop.internal.``)."""
-
-    name: str
-    rdtype: str
-    ttl: int
-    values: tuple[str, ...]
 
 
 @dataclass(frozen=True)

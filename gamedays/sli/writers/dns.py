@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gamedays.sli.dns import parse_server
+from gamedays.sli.dns import server_address
 from gamedays.sli.writers.base import DEFAULT_TIMEOUT, WriterError, check_timeout, run_tag
 
 PER_NAME = 500
@@ -22,11 +22,10 @@ TTL = 60
 class DnsWriter:
     def __init__(self, server: str, zone: str, run_id: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         import dns.exception
-        import dns.inet
         import dns.name
 
-        host, port = parse_server(server)
-        if not dns.inet.is_address(host) or not 0 < port < 65536:
+        address = server_address(server)
+        if address is None:
             raise WriterError(
                 f"dns writer: server {server!r} is not an IP address with an optional port, e.g. 127.0.0.1:5353"
             )
@@ -34,7 +33,7 @@ class DnsWriter:
             self._zone = dns.name.from_text(zone)
         except (dns.exception.DNSException, ValueError) as exc:
             raise WriterError(f"dns writer: zone {zone!r} is not a DNS name: {exc}") from None
-        self._host, self._port = host, port
+        self._host, self._port = address
         self._tag, self._timeout = run_tag(run_id), check_timeout(timeout)
         self._highest = 0
 

@@ -13,41 +13,34 @@ retry, so a silent API costs one timeout per write.
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any, Mapping
 
 from gamedays.model.redact import safe_url
-from gamedays.sli.kubernetes import kubeconfig_path
+from gamedays.sli.kubernetes import KubeconfigError, api_client, connection_failure
 from gamedays.sli.writers.base import DEFAULT_TIMEOUT, WriterError, check_timeout, run_tag
 
 RUN_LABEL = "gameday.rpo/run"
 SEQ_LABEL = "gameday.rpo/seq"
 AT_ANNOTATION = "gameday.rpo/at"
 _NAMESPACE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_ERRNO = re.compile(r"\[Errno -?\d+\] ([^\"'()]+)")
 
 
 class KubernetesWriter:
     def __init__(self, namespace: str, env: Mapping[str, str], run_id: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-        from kubernetes import client, config
+        from kubernetes import client
 
         if not _NAMESPACE.match(namespace):
             raise WriterError(
                 f"kubernetes writer: {namespace!r} is not a namespace name "
                 "(lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit)"
             )
-        path = kubeconfig_path(env)
-        if not any(os.path.isfile(part) for part in path.split(os.pathsep) if part):
-            raise WriterError(f"kubernetes writer: cannot load the kubeconfig {path}: no such file (set KUBECONFIG)")
-        settings = client.Configuration()
-        settings.retries = False
         try:
-            self._client = config.new_client_from_config(config_file=path, client_configuration=settings)
-        except (config.ConfigException, OSError, TypeError, ValueError) as exc:
-            raise WriterError(f"kubernetes writer: cannot load the kubeconfig {path}: {exc}") from None
+            self._client = api_client(env)
+        except KubeconfigError as exc:
+            raise WriterError(f"kubernetes writer: {exc}") from None
         self._api = client.CoreV1Api(self._client)
-        self._host = safe_url(settings.host)
+        self._host = safe_url(self._client.configuration.host)
         self._namespace, self._tag, self._timeout = namespace, run_tag(run_id), check_timeout(timeout)
 
     @property
@@ -147,7 +140,7 @@ class KubernetesWriter:
         except ApiException as exc:
             raise _Refused(exc.status or 0, f"{self.describe}: cannot {what}: HTTP {exc.status} {exc.reason}") from None
         except (HTTPError, OSError) as exc:
-            raise WriterError(f"{self.describe}: cannot {what}: cannot reach the API: {_reason(exc)}") from None
+            raise WriterError(f"{self.describe}: cannot {what}: cannot reach the API: {connection_failure(exc)}") from None
 
 
 class _Refused(Exception):
@@ -157,12 +150,3 @@ class _Refused(Exception):
         super().__init__(message)
         self.status, self.message = status, message
 
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc)
-    found = _ERRNO.search(text)
-    if found:
-        return found.group(1).strip()
-    if "timed out" in text.lower():
-        return "timed out"
-    return text

@@ -4,31 +4,27 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests import sandboxes
 
 REPO = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="package")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("home")
-    env = {**os.environ, "GAMEDAY_HOME": str(home)}
-    env.pop("GAMEDAY_SANDBOX", None)
-    up = subprocess.run([sys.executable, "-m", "gamedays", "sandbox", "up", "--detach"], env=env, capture_output=True, text=True, timeout=120)
-    assert up.returncode == 0, up.stderr
-    exported = {line[7:].split("=", 1)[0]: shlex.split(line.split("=", 1)[1])[0] for line in up.stdout.splitlines()}
-    try:
-        yield {**env, **exported, "PYTHONPATH": os.pathsep.join([str(HERE), str(REPO)])}
-    finally:
-        subprocess.run([sys.executable, "-m", "gamedays", "sandbox", "down"], env=env, capture_output=True, timeout=120)
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """``gameday sandbox up --detach`` (GAMEDAY_HOME in tmp); this environment with its exports, and PYTHONPATH."""
+    base = {key: value for key, value in os.environ.items() if key != "GAMEDAY_SANDBOX"}
+    for env in sandboxes.through_the_cli(tmp_path_factory.mktemp("home"), base):
+        yield {**env, "PYTHONPATH": os.pathsep.join([str(HERE), str(REPO)])}
 
 
 SCALE = {"type": "python", "module": "chaosk8s.deployment.actions", "func": "scale_deployment"}

@@ -20,16 +20,15 @@ import base64
 import json
 import os
 import secrets
-import shlex
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests import sandboxes
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -38,46 +37,9 @@ REPO = Path(__file__).resolve().parents[3]
 def sandbox(tmp_path_factory: pytest.TempPathFactory):
     """A detached sandbox in a GAMEDAY_HOME of its own, and the environment it exports."""
     home = tmp_path_factory.mktemp("home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GAMEDAY_", "PG", "MATTERMOST_", "SLACK_"))}
-    env["GAMEDAY_HOME"] = str(home)
-    up = subprocess.run([sys.executable, "-m", "gamedays", "sandbox", "up", "--detach"], env=env, capture_output=True, text=True, timeout=120)
-    assert up.returncode == 0, up.stderr
-    exported = {line[7:].split("=", 1)[0]: shlex.split(line.split("=", 1)[1])[0] for line in up.stdout.splitlines()}
-    try:
-        yield home, {**env, **exported, "PYTHONPATH": str(REPO)}
-    finally:
-        subprocess.run([sys.executable, "-m", "gamedays", "sandbox", "down"], env=env, capture_output=True, timeout=120)
-
-
-@pytest.fixture
-def recorder():
-    """A local HTTP server recording (method, path, headers, body) of every request; answers 200 "ok"."""
-    seen: list[tuple[str, str, dict[str, str], bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            seen.append((self.command, self.path, dict(self.headers), self.rfile.read(length)))
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        do_GET = do_POST = _answer
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("GAMEDAY_", "PG", "MATTERMOST_", "SLACK_"))}
+    for env in sandboxes.through_the_cli(home, base):
+        yield home, {**env, "PYTHONPATH": str(REPO)}
 
 
 def experiment(probe_url: str) -> dict:
@@ -123,9 +85,10 @@ def written_files(*roots: Path) -> list[Path]:
     return sorted(files)
 
 
-def test_no_canary_secret_reaches_a_file_a_log_or_a_terminal(sandbox, recorder, tmp_path):
+def test_no_canary_secret_reaches_a_file_a_log_or_a_terminal(sandbox, http_server, tmp_path):
     home, env = sandbox
-    hook_url, received = recorder
+    hook_url, behaviour = http_server  # records every request; answers 200 "ok"
+    received = behaviour.received
     token = "tok" + secrets.token_hex(16)
     api_key = "key" + secrets.token_hex(16)
     hook_key = secrets.token_hex(13)  # a Mattermost hook id: 26 characters
@@ -176,10 +139,10 @@ def test_no_canary_secret_reaches_a_file_a_log_or_a_terminal(sandbox, recorder, 
     assert result.returncode in (0, 1), printed.decode(errors="replace")
 
     # every canary was really used
-    api_calls = [r for r in received if r[1] == "/api"]
+    api_calls = [r for r in received if r.path == "/api"]
     assert api_calls, "the experiment's probe never called the API"
-    assert all(r[2].get("Authorization") == f"Bearer {token}" and r[2].get("X-Api-Key") == api_key for r in api_calls)
-    notifications = [r for r in received if r[0] == "POST" and r[1] == f"/hooks/{hook_key}"]
+    assert all(r.headers.get("Authorization") == f"Bearer {token}" and r.headers.get("X-Api-Key") == api_key for r in api_calls)
+    notifications = [r for r in received if r.method == "POST" and r.path == f"/hooks/{hook_key}"]
     assert notifications, "no notification reached the webhook: is notify wired into `gameday run`?"
     journal = [json.loads(line) for line in (tmp_path / "report/journal.jsonl").read_text().splitlines() if line.strip()]
     writes = [e for e in journal if e["event"] == "sample" and e["slo"] == "database-writes"]
@@ -194,5 +157,5 @@ def test_no_canary_secret_reaches_a_file_a_log_or_a_terminal(sandbox, recorder, 
             if form.encode() in printed:
                 leaks.append(f"{what} ({form}) in stdout/stderr")
             leaks.extend(f"{what} ({form}) in {path}" for path in files if form.encode() in path.read_bytes())
-            leaks.extend(f"{what} in a notification body" for r in notifications if form.encode() in r[3])
+            leaks.extend(f"{what} in a notification body" for r in notifications if form.encode() in r.body)
     assert leaks == []

@@ -1,15 +1,21 @@
-"""Plain dnspython clients for the DNS tests: every call is a real query over 127.0.0.1."""
+"""Plain dnspython clients for the DNS tests: every call is a real query over 127.0.0.1.
+
+Also :func:`served_zone`, the default sandbox zone served for one test, which the DNS
+fixtures of tests/sandbox/dns and tests/sli delegate to.
+"""
 
 from __future__ import annotations
 
 import socket
+import threading
+from collections.abc import Iterator
 
 import dns.message
 import dns.query
 import dns.resolver
 import dns.update
 
-from gamedays.sandbox.dns import ZoneServer
+from gamedays.sandbox.dns import ZoneServer, default_records
 from gamedays.sandbox.ports import LOOPBACK
 
 PG_PORT = 5432
@@ -31,6 +37,21 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def served_zone() -> Iterator[ZoneServer]:
+    """The default sandbox zone (``db`` SRV to port 5432 and A) served on 127.0.0.1; stopped after the ``yield``.
+
+    The stop is checked: the port is free again and every thread the server started is gone.
+    """
+    before = {t.ident for t in threading.enumerate()}
+    server = ZoneServer(records=default_records(PG_PORT)).start()
+    yield server
+    port = server.port
+    server.stop()
+    assert port_is_free(port), f"DNS port {port} still bound after stop()"
+    left = [t.name for t in threading.enumerate() if t.ident not in before]
+    assert not left, f"DNS threads left running after stop(): {left}"
 
 
 def resolver(server: ZoneServer, lifetime: float = 2.0) -> dns.resolver.Resolver:
