@@ -53,9 +53,9 @@ def registered(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[
 
 @pytest.fixture
 def target(sandbox: dict[str, str]) -> Target:
-    """The sandbox's parts, read with ordinary clients, settled: the shop takes orders."""
+    """The sandbox's parts, read with ordinary clients, settled: the shop takes orders, steadily."""
     found = Target(sandbox)
-    found.shop_takes_orders(timeout=30)
+    found.shop_is_steady(timeout=30)
     return found
 
 

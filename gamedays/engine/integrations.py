@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from pydantic import BaseModel
 
@@ -21,6 +21,7 @@ from gamedays import __version__
 from gamedays.engine.journal import Journal
 from gamedays.engine.logs import EventLog, LogFormat, RunLogging, environment_secrets
 from gamedays.engine.metrics import DEFAULT_HOST, DEFAULT_PORT, MetricsServer, RunMetrics
+from gamedays.engine.run import Orchestrator
 from gamedays.loading.source import display_path, read_yaml
 from gamedays.model.errors import InvalidInput, Problem
 from gamedays.model.events import NotificationFailed
@@ -76,11 +77,10 @@ class Integrations:
         """The target's environment (a sandbox's DSNs): none of its passwords may reach a log line."""
         self.logging.secrets.add(environment_secrets(env))
 
-    def journal_through(self, orchestrator: Any) -> None:
+    def journal_through(self, orchestrator: Orchestrator) -> None:
         """Failed notifications go to the journal through the running orchestrator, when it can take them."""
-        record = getattr(orchestrator, "record_external", None)
         with self._lock:
-            self._record = record if callable(record) else None
+            self._record = orchestrator.record_external
 
     def run_ended(self, journal: Path) -> None:
         """The orchestrator returned: what failed meanwhile and could not go through it is appended to its journal."""

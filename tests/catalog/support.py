@@ -140,6 +140,17 @@ class Target:
     def shop_takes_orders(self, timeout: float = 20) -> None:
         assert wait_until(lambda: self.order() is not None, timeout, every=0.2), "the shop takes no orders"
 
+    def shop_is_steady(self, timeout: float = 30, in_a_row: int = 6) -> None:
+        """Orders go through ``in_a_row`` times running (every replica behind the balancer, twice over):
+        what a previous test shook (a replica ejected, a slow lookup) has settled."""
+        streak = [0]
+
+        def steady() -> bool:
+            streak[0] = streak[0] + 1 if self.order() is not None else 0
+            return streak[0] >= in_a_row
+
+        assert wait_until(steady, timeout, every=0.1), f"the shop did not take {in_a_row} orders in a row"
+
     # -- DNS ---------------------------------------------------------------------------------
 
     def lookup(self, name: str, rdtype: str, timeout: float = 2.0) -> list[str]:
