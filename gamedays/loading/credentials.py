@@ -48,10 +48,13 @@ def reject_credentials_in_experiment(path: Path, experiment: dict[str, Any]) -> 
     The file is read again for its line numbers; should that fail where chaoslib succeeded,
     the experiment is still checked and its problems name the file as a whole.
     """
+    loaded = Document(path=path, data=experiment, lines={})
+    if not find_credentials(loaded, experiment=True):
+        return  # the common case: no second (slow, line-keeping) read of the file
     try:
         doc = read_yaml(path)
     except InvalidInput:
-        doc = Document(path=path, data=experiment, lines={})
+        doc = loaded
     reject_credentials(doc, experiment=True)
 
 
