@@ -7,11 +7,15 @@
     cluster.failover()               # fence the primary, promote the replica, swap roles -> Failover
     cluster.rebuild_replica()        # old primary back as a replica (pg_rewind, else pg_basebackup)
     cluster.stop()                   # nothing left: no process, no data
+
+    with single_server(workdir) as server:   # one server alone, same setup as the primary, no replica
+        server.conninfo("shop", "shop")
 """
 
 from __future__ import annotations
 
 from gamedays.sandbox.postgres.binaries import PostgresBinaries, locate_binaries
+from gamedays.sandbox.postgres.bootstrap import single_server
 from gamedays.sandbox.postgres.cluster import Failover, PostgresCluster, RebuildMethod, ReplicationStatus
 from gamedays.sandbox.postgres.server import PostgresServer
 from gamedays.sandbox.postgres.settings import PostgresSettings
@@ -25,4 +29,5 @@ __all__ = [
     "RebuildMethod",
     "ReplicationStatus",
     "locate_binaries",
+    "single_server",
 ]

@@ -5,11 +5,9 @@ promotes the replica and swaps the roles; :meth:`PostgresCluster.rebuild_replica
 primary into a replica of the new one. A failover plus a rebuild, done twice, restores the
 original topology.
 
-The data directories live in a private temporary folder (``gameday-pg-*`` under the system temp
-dir), not in ``workdir``: its path is short enough for the Unix sockets kept next to the data,
-and when we run as root the unprivileged server user can reach it (a pytest ``tmp_path`` or a
-``mkdtemp`` workdir is root-only). :meth:`PostgresCluster.stop` deletes it; the logs stay in
-``workdir``.
+The data directories live in a private temporary folder (see
+:mod:`gamedays.sandbox.postgres.bootstrap`, which also initializes the primary).
+:meth:`PostgresCluster.stop` deletes it; the logs stay in ``workdir``.
 """
 
 from __future__ import annotations
@@ -17,18 +15,17 @@ from __future__ import annotations
 import enum
 import logging
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 import psycopg
-from psycopg import sql
 
 from gamedays.model.errors import SandboxError
 from gamedays.sandbox.ports import free_port
 from gamedays.sandbox.postgres import commands
+from gamedays.sandbox.postgres.bootstrap import SETUP_LOG, initialize, make_runtime_dir, new_server
 from gamedays.sandbox.postgres.binaries import PostgresBinaries, locate_binaries
 from gamedays.sandbox.postgres.server import ORPHAN_GRACE, PostgresServer
 from gamedays.sandbox.postgres.settings import PostgresSettings
@@ -36,9 +33,6 @@ from gamedays.sandbox.postgres.settings import PostgresSettings
 log = logging.getLogger(__name__)
 
 NAMES = ("pg1", "pg2")
-SETUP_LOG = "postgres-setup.log"
-#: Unix socket paths are limited to 107 bytes; ``/.s.PGSQL.65535`` takes 16 of them.
-MAX_SOCKET_DIR = 107 - len("/.s.PGSQL.65535")
 
 
 @dataclass(frozen=True)
@@ -143,14 +137,12 @@ class PostgresCluster:
         started = time.monotonic()
         binaries = self._binaries = locate_binaries(self._bin_dir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._runtime = Path(tempfile.mkdtemp(prefix="gameday-pg-"))
+        self._runtime = make_runtime_dir()
         self._primary_index = 0
         try:
             self._servers = self._make_servers(self._runtime, binaries)
             primary, replica = self._servers
-            self._initdb(primary, binaries, timeout)
-            primary.start(timeout)
-            self._create_application_database(primary)
+            initialize(primary, binaries, self.settings, log_file=self.setup_log, timeout=timeout)
             self._base_backup(primary, replica, binaries, timeout)
             replica.start(timeout)
             self.wait_streaming(timeout)
@@ -283,54 +275,15 @@ class PostgresCluster:
         return self._servers
 
     def _make_servers(self, runtime: Path, binaries: PostgresBinaries) -> tuple[PostgresServer, PostgresServer]:
-        runtime.chmod(0o711)  # the server user may pass through, not list
         ports = self._ports or _two_free_ports()
-        servers = []
-        for name, port in zip(NAMES, ports):
-            folder = runtime / name
-            if len(str(folder)) > MAX_SOCKET_DIR:
-                raise SandboxError(
-                    f"the temporary folder {folder} is too long for a Unix socket path; set TMPDIR to a shorter folder"
-                )
-            commands.make_server_dir(folder)
-            servers.append(
-                PostgresServer(
-                    name,
-                    folder,
-                    port=port,
-                    binaries=binaries,
-                    log_file=self.workdir / f"postgres-{name}.log",
-                    superuser=self.settings.superuser,
-                    orphan_grace=self._orphan_grace,
-                )
-            )
-        return servers[0], servers[1]
-
-    def _initdb(self, server: PostgresServer, binaries: PostgresBinaries, timeout: float) -> None:
-        argv = [
-            binaries.initdb,
-            "-D", str(server.data_dir),
-            "-U", self.settings.superuser,
-            "--auth=trust",  # local socket and 127.0.0.1, replication included
-            "--encoding=UTF8",
-            "--no-locale",
-            "--no-sync",
-            "--no-instructions",
-            *self.settings.initdb_options(),
-        ]  # fmt: skip
-        commands.run(argv, log=self.setup_log, timeout=timeout, what=f"initdb of {server.name}")
-
-    def _create_application_database(self, server: PostgresServer) -> None:
-        role = sql.Identifier(self.settings.role)
-        database = sql.Identifier(self.settings.database)
-        try:
-            with server.connect() as conn:
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
-                conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(database, role))
-                # the replication-lag SLI reads pg_stat_replication as the application's role
-                conn.execute(sql.SQL("GRANT pg_monitor TO {}").format(role))
-        except psycopg.Error as exc:
-            raise SandboxError(f"cannot create the {self.settings.database} database on {server.name}: {exc}") from None
+        first, second = (
+            new_server(
+                name, runtime, port=port, binaries=binaries, workdir=self.workdir,
+                settings=self.settings, orphan_grace=self._orphan_grace,
+            )  # fmt: skip
+            for name, port in zip(NAMES, ports)
+        )
+        return first, second
 
     def _base_backup(
         self, source: PostgresServer, target: PostgresServer, binaries: PostgresBinaries, timeout: float

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Iterator
 
@@ -11,22 +11,29 @@ import pytest
 from gamedays.sandbox import processes
 from gamedays.sandbox.dns import ZoneServer, default_records
 from gamedays.sandbox.ports import wait_for_port
-from tests.sandbox.shop.parts import Postgres, Shop, start_postgres, stop_postgres
+from gamedays.sandbox.postgres import single_server
+from tests.sandbox.postgres.helpers import processes_under
+from tests.sandbox.shop.parts import Postgres, Shop
 
 
 @pytest.fixture(scope="session")
-def postgres_pair() -> Iterator[tuple[Postgres, Postgres]]:
+def postgres_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Postgres, Postgres]]:
     """Two independent PostgreSQL servers: the primary, and another one to fail over to."""
-    servers: list[Postgres] = []
-    try:
-        for _ in range(2):
-            servers.append(start_postgres())
-        yield servers[0], servers[1]
-    finally:
+    workdir = tmp_path_factory.mktemp("shop-postgres")
+    pids: list[int] = []
+    runtimes: list[Path] = []
+    with ExitStack() as stack:
+        servers = [stack.enter_context(single_server(workdir, name=name)) for name in ("pg1", "pg2")]
         for server in servers:
-            stop_postgres(server.process)
-            assert processes.wait_gone([server.process.pid], 5.0), "PostgreSQL outlived its fixture"
-            shutil.rmtree(server.base, ignore_errors=True)
+            pid = server.postmaster_pid()
+            assert pid is not None
+            pids.append(pid)
+            runtimes.append(server.folder.parent)
+        yield Postgres(servers[0]), Postgres(servers[1])
+    assert processes.wait_gone(pids, 5.0), "PostgreSQL outlived its fixture"
+    for runtime in runtimes:
+        assert processes_under(runtime) == [], f"processes left in {runtime}"
+        assert not runtime.exists(), f"{runtime} left behind"
 
 
 @pytest.fixture
