@@ -58,6 +58,22 @@ def start_server(data_dir: str, log_file: str = DEFAULT_LOG, timeout_seconds: fl
     return {"started": started, "pid": pid, "port": port, "data_dir": str(server.data_dir)}
 
 
+def stop_server(data_dir: str, timeout_seconds: float = 30.0) -> dict[str, Any]:
+    """Shut the server on ``data_dir`` down cleanly (a fast shutdown). Idempotent.
+
+    A primary's WAL senders send everything it wrote to its streaming standbys before
+    it exits, so a standby promoted afterwards has every acknowledged write: the loss
+    of a primary without the loss of data, unlike ``postgres.kill_postmaster``.
+    Returns ``stopped`` (False when it was not running) and the ``pid`` it had.
+    """
+    server = LocalServer.of(data_dir)
+    pid = server.pid()
+    if pid is not None:
+        stop(server, float(timeout_seconds))
+    log.info("server on %s %s", server.data_dir, "stopped" if pid is not None else "was not running")
+    return {"stopped": pid is not None, "pid": pid, "data_dir": str(server.data_dir)}
+
+
 def rejoin_as_replica(
     data_dir: str,
     primary_data_dir: str,
