@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from typing import Any, Callable
 import dns.message
 import dns.query
 import psycopg
+
+from gamedays.faults.pgserver import processes_in
 
 CHAOS = str(Path(sys.executable).with_name("chaos"))
 ORDER = json.dumps({"item": "catalog-test", "quantity": 1}).encode()
@@ -32,20 +33,8 @@ def wait_until(check: Callable[[], Any], timeout: float, every: float = 0.1) -> 
 
 
 def postgres_processes(data_dirs: tuple[Path, ...]) -> list[int]:
-    """Live processes working in any of ``data_dirs`` (a server and its backends)."""
-    wanted = {str(d) for d in data_dirs}
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cwd = os.readlink(entry / "cwd")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if cwd in wanted and state != "Z":
-            found.append(int(entry.name))
-    return found
+    """Live processes working in any of ``data_dirs`` (a server and its backends), read from /proc."""
+    return [pid for data_dir in data_dirs for pid in processes_in(data_dir)]
 
 
 def pid_alive(pid: int) -> bool:

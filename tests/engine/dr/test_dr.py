@@ -132,15 +132,14 @@ def test_rpo_is_non_zero_when_the_recovery_restores_an_older_backup(sandbox, tmp
     assert wait_cluster_streaming(sandbox) == {"primary_in_recovery": False, "streaming_replicas": 1}
 
 
-def test_an_interrupt_after_the_disaster_still_runs_the_recovery(sandbox, tmp_path):
-    """Ctrl-C while the zone is gone: the automated recovery steps still run, the zone is back, the check is aborted."""
-    import signal
-
+def _signal_once_the_zone_is_gone(sandbox, tmp_path, sig: int, wait_seconds: int):  # type: ignore[no-untyped-def]
+    """Run a DNS DR check whose recovery starts with a wait, and send ``sig`` to `gameday run` once the
+    disaster is in the journal. Returns the zone's records before, and the process's (code, output)."""
     from tests.engine.run.conftest import gameday_process, wait_for_journal
 
     plans = layout(tmp_path)
     slow = {"name": "Wait for the change freeze to lift", "automated": {
-        "type": "probe", "name": "wait", "provider": {"type": "process", "path": "sleep", "arguments": "4"}}}
+        "type": "probe", "name": "wait", "provider": {"type": "process", "path": "sleep", "arguments": str(wait_seconds)}}}
     edit_playbook(tmp_path / "playbooks/dns.yaml", lambda pb: pb["steps"].insert(0, slow))
     plan = write_plan(plans, ["dns.yaml"])
     records = zone_records(sandbox)
@@ -149,12 +148,20 @@ def test_an_interrupt_after_the_disaster_still_runs_the_recovery(sandbox, tmp_pa
         wait_for_journal(tmp_path / "reports/dr/journal.jsonl",
                          lambda events: any(e["event"] == "dr_step" and e["phase"] == "disaster" for e in events), timeout=240)
         assert db_srv(sandbox) is None  # the disaster is there
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sig)
         out, err = process.communicate(timeout=240)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 3, out + err
+    return records, process.returncode, (out or "") + (err or "")
+
+
+def test_an_interrupt_after_the_disaster_still_runs_the_recovery(sandbox, tmp_path):
+    """Ctrl-C while the zone is gone: the automated recovery steps still run, the zone is back, the check is aborted."""
+    import signal
+
+    records, code, output = _signal_once_the_zone_is_gone(sandbox, tmp_path, signal.SIGINT, wait_seconds=4)
+    assert code == 3, output
     events = events_of(tmp_path / "reports/dr/journal.jsonl")
     steps = {s["name"]: s["outcome"] for s in kinds(events, "dr_step", "dns")}
     assert steps["Restore the zone from its backup"] == "passed", steps
@@ -165,30 +172,15 @@ def test_an_interrupt_after_the_disaster_still_runs_the_recovery(sandbox, tmp_pa
 def test_after_sigkill_during_a_dr_check_recover_plays_the_recovery_steps(sandbox, tmp_path):
     import signal
 
-    from tests.engine.run.conftest import gameday_process, run_gameday as run, wait_for_journal
+    from tests.engine.run.conftest import run_gameday as run
 
-    plans = layout(tmp_path)
-    slow = {"name": "Wait for the change freeze to lift", "automated": {
-        "type": "probe", "name": "wait", "provider": {"type": "process", "path": "sleep", "arguments": "2"}}}
-    edit_playbook(tmp_path / "playbooks/dns.yaml", lambda pb: pb["steps"].insert(0, slow))
-    plan = write_plan(plans, ["dns.yaml"])
-    records = zone_records(sandbox)
-    journal = tmp_path / "reports/dr/journal.jsonl"
-    process = gameday_process(sandbox, "run", str(plan))
-    try:
-        wait_for_journal(journal, lambda events: any(e["event"] == "dr_step" and e["phase"] == "disaster" for e in events),
-                         timeout=240)
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    records, _, _ = _signal_once_the_zone_is_gone(sandbox, tmp_path, signal.SIGKILL, wait_seconds=2)
     assert db_srv(sandbox) is None  # the orchestrator died with the zone gone
     first = run(sandbox, "recover", str(tmp_path / "reports/dr"), timeout=240)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "DR check dns: recovery steps played" in first.stdout
     assert zone_records(sandbox) == records  # the target is whole again
-    events = events_of(journal)
+    events = events_of(tmp_path / "reports/dr/journal.jsonl")
     assert [e["succeeded"] for e in kinds(events, "rollbacks_played") if e["step"] == "dr/dns"] == [True]
     second = run(sandbox, "recover", str(tmp_path / "reports/dr"), timeout=120)
     assert second.returncode == 0 and "nothing to recover" in second.stdout, second.stdout + second.stderr
