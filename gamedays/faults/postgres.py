@@ -28,6 +28,9 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from gamedays.faults.pgserver import POSTMASTER_PID, PostmasterPid
+from gamedays.processes import alive, wait_gone
+
 __all__ = ["exhaust_connections", "kill_postmaster", "promote", "release_connections", "terminate_backends"]
 
 log = logging.getLogger(__name__)
@@ -147,7 +150,7 @@ def kill_postmaster(data_dir: str) -> int:
         raise _failed(f"not allowed to signal the postmaster {pid} of {folder}: run as its user or root") from None
     except ProcessLookupError:
         return pid
-    if not _wait_dead(pid, 5.0):
+    if not wait_gone([pid], 5.0):
         raise _failed(f"the postmaster {pid} of {folder} survived SIGKILL")
     log.info("killed postmaster %d of %s", pid, folder)
     return pid
@@ -205,9 +208,9 @@ def _connect(dsn: str) -> psycopg.Connection[Any]:
         raise _failed(f"cannot connect to PostgreSQL ({_safe(dsn)}): {str(exc).strip()}") from None
 
 
-def _postmaster_lines(folder: Path) -> list[str]:
+def _postmaster_pid(folder: Path) -> PostmasterPid:
     try:
-        return (folder / "postmaster.pid").read_text().splitlines()
+        return PostmasterPid.read(folder / POSTMASTER_PID)
     except FileNotFoundError:
         raise _failed(f"no postmaster.pid in {folder}: no server runs on that data directory") from None
     except OSError as exc:
@@ -216,43 +219,29 @@ def _postmaster_lines(folder: Path) -> list[str]:
 
 def _running_postmaster(folder: Path) -> int:
     """The pid in ``postmaster.pid``, checked to be a live process working in ``folder``."""
-    first = _postmaster_lines(folder)[:1]
-    if not first or not first[0].strip().isdigit():
+    pid = _postmaster_pid(folder).pid
+    if pid is None:
         raise _failed(f"{folder / 'postmaster.pid'} holds no pid")
-    pid = int(first[0].strip())
     try:
         cwd = os.readlink(f"/proc/{pid}/cwd")
     except PermissionError:
         raise _failed(f"not allowed to inspect process {pid} of {folder}: run as its user or root") from None
     except OSError:  # no such process
         cwd = ""
-    if not _alive(pid) or cwd != str(folder.resolve()):
+    if not alive(pid) or cwd != str(folder.resolve()):
         raise _failed(f"the postmaster.pid in {folder} is stale: process {pid} is not its server")
     return pid
 
 
 def _address_of(folder: Path) -> tuple[int, list[str]]:
     """(port, hosts to try) from ``postmaster.pid``: the socket folder first, then the listen address."""
-    lines = _postmaster_lines(folder)
-    if len(lines) < 6 or not lines[3].strip().isdigit():
+    found = _postmaster_pid(folder)
+    if found.port is None:
         raise _failed(f"{folder / 'postmaster.pid'} does not name a port yet: is the server still starting?")
-    port = int(lines[3].strip())
-    hosts = [lines[4].strip()] if lines[4].strip() else []
-    listen = lines[5].strip()
-    if listen:
-        hosts.append("127.0.0.1" if listen in ("*", "0.0.0.0") else listen.split(",")[0].strip())
+    port, hosts = found.port, found.hosts()
     if not hosts:
         raise _failed(f"the server on {folder} listens neither on a socket nor on an address")
     return port, hosts
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[:1] not in (["Z"], ["X"])
 
 
 def _holder_alive(pid: int) -> bool:
@@ -261,7 +250,7 @@ def _holder_alive(pid: int) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return _alive(pid) and HOLDER_FLAG.encode() in cmdline and MODULE.encode() in cmdline
+    return alive(pid) and HOLDER_FLAG.encode() in cmdline and MODULE.encode() in cmdline
 
 
 def _start_holder(dsn: str, count: int, hold_seconds: float) -> subprocess.Popen[bytes]:
@@ -312,16 +301,9 @@ def _stop_holder(pid: int) -> bool:
             os.kill(pid, sig)
         except ProcessLookupError:
             return True
-        if _wait_dead(pid, wait):
+        if wait_gone([pid], wait):
             return True
     return False
-
-
-def _wait_dead(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return not _alive(pid)
 
 
 def _read_state(state: Path) -> dict[str, Any] | None:

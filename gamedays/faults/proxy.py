@@ -91,6 +91,7 @@ from gamedays.faults.proxycontrol import (
     write_json_atomically,
 )
 from gamedays.faults.proxyfault import NO_FAULT, ProxyFault
+from gamedays.processes import alive, wait_gone
 
 __all__ = [
     "add_latency",
@@ -332,7 +333,7 @@ def _proxy_alive(state: dict[str, Any]) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return _pid_alive(pid) and MODULE.encode() in cmdline and str(state["control_file"]).encode() in cmdline
+    return alive(pid) and MODULE.encode() in cmdline and str(state["control_file"]).encode() in cmdline
 
 
 def _terminate(pid: int) -> bool:
@@ -342,21 +343,9 @@ def _terminate(pid: int) -> bool:
             os.kill(pid, sig)
         except ProcessLookupError:
             return True
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while time.monotonic() < deadline:
-            if not _pid_alive(pid):
-                return True
-            time.sleep(0.01)
-    return not _pid_alive(pid)
-
-
-def _pid_alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie (a zombie holds no socket any more)."""
-    try:
-        status = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return status.rpartition(")")[2].split()[:1] not in (["Z"], ["X"])
+        if wait_gone([pid], STOP_TIMEOUT):
+            return True
+    return not alive(pid)
 
 
 def _port(value: object) -> int:

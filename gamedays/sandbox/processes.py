@@ -1,21 +1,23 @@
 """Child processes of the sandbox: started in their own session, always reaped.
 
 Every process the sandbox starts goes through :func:`spawn` and is stopped with
-:func:`stop`, which signals the whole process group (so grandchildren go too),
-escalates from SIGTERM to SIGKILL and waits, so no zombie or orphan is left.
+:func:`gamedays.processes.stop` (re-exported here), which signals the whole process group
+(so grandchildren go too), escalates from SIGTERM to SIGKILL and waits, so no zombie or
+orphan is left.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
 from gamedays.model.errors import SandboxError
+from gamedays.processes import kill, stop
+
+__all__ = ["UNPRIVILEGED_USER", "drop_privileges_prefix", "is_root", "kill", "spawn", "stop"]
 
 UNPRIVILEGED_USER = "nobody"
 
@@ -50,54 +52,6 @@ def spawn(
             out.close()  # type: ignore[union-attr]
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 5.0) -> int | None:
-    """Stop ``process`` and its group: SIGTERM, then SIGKILL after ``timeout`` seconds. Returns its exit code."""
-    if process.poll() is None:
-        _signal_group(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            _signal_group(process.pid, signal.SIGKILL)
-            process.wait(timeout)
-    _signal_group(process.pid, signal.SIGKILL)  # stragglers of the group, if any
-    return process.returncode
-
-
-def kill(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the process (a fault: no chance to clean up) and reap it."""
-    if process.poll() is None:
-        try:
-            os.kill(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    process.wait(5)
-
-
-def pid_alive(pid: int) -> bool:
-    """True while ``pid`` runs; a zombie (exited, not yet reaped) counts as gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no procfs: trust the signal check
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
-
-
-def wait_gone(pids: Sequence[int], timeout: float) -> bool:
-    """True once none of ``pids`` is alive, False after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(pid_alive(pid) for pid in pids):
-            return True
-        time.sleep(0.02)
-    return not any(pid_alive(pid) for pid in pids)
-
-
 def is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -127,10 +81,3 @@ def _group_of(user: str) -> str:
             f"running as root, and there is no user '{user}' to drop privileges to; "
             "create it or run gameday as an unprivileged user"
         ) from None
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

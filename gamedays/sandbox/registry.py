@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Mapping
 
 from gamedays.model.errors import SandboxError
+from gamedays.processes import alive, wait_gone
 from gamedays.sandbox import processes
 from gamedays.sandbox.environment import SandboxInfo
 from gamedays.sandbox.supervisor import ERROR, STATE
@@ -48,7 +49,7 @@ def running(directory: Path) -> Running | None:
         pid = int(data["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not processes.pid_alive(pid):
+    if not alive(pid):
         return None
     return Running(SandboxInfo.from_json(json.dumps(data)), pid)
 
@@ -96,7 +97,7 @@ def down(directory: Path, *, timeout: float = 60.0) -> bool:
         os.kill(found.pid, signal.SIGTERM)
     except ProcessLookupError:
         return False
-    if not processes.wait_gone([found.pid], timeout):
+    if not wait_gone([found.pid], timeout):
         raise SandboxError(f"the sandbox supervisor (pid {found.pid}) did not stop within {timeout:g}s")
     return True
 

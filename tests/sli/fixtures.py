@@ -20,7 +20,7 @@ import pytest
 from gamedays.sandbox.dns import ZoneServer
 from gamedays.sandbox.kube import KubeSandbox, ProcessRuntime
 from gamedays.sandbox.postgres import PostgresCluster
-from gamedays.sandbox.processes import wait_gone
+from gamedays.processes import wait_gone
 from tests.sandbox.dns.dnsclient import served_zone
 from tests.sandbox.kube.support import pod_command
 from tests.sandbox.postgres.helpers import processes_under

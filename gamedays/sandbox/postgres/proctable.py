@@ -13,58 +13,15 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import time
 from pathlib import Path
 
+from gamedays.faults.pgserver import processes_in
 from gamedays.model.errors import SandboxError
+from gamedays.processes import alive, wait_gone
+
+__all__ = ["clear", "processes_in", "signal_all"]
 
 log = logging.getLogger(__name__)
-
-PROC = Path("/proc")
-_DELETED = " (deleted)"
-
-
-def processes_in(data_dir: Path) -> list[int]:
-    """Pids of the live processes whose working directory is ``data_dir`` (zombies excluded).
-
-    Processes this user may not inspect are skipped: an unprivileged caller sees its own only,
-    which are the only ones it could have started.
-    """
-    target = str(data_dir.resolve())
-    found: list[int] = []
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cwd = os.readlink(entry / "cwd")
-        except OSError:  # gone meanwhile, a zombie, or not ours to inspect
-            continue
-        if cwd.removesuffix(_DELETED) == target and is_alive(int(entry.name)):
-            found.append(int(entry.name))
-    return sorted(found)
-
-
-def is_alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie (a zombie holds no resources any more).
-
-    Zombies matter here: an orphan is re-parented to PID 1, which in a container may never reap it.
-    """
-    try:
-        stat = (PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return False
-    state = stat.rpartition(")")[2].split()[:1]
-    return state != ["Z"] and state != ["X"]
-
-
-def wait_gone(pids: list[int], timeout: float) -> list[int]:
-    """Wait up to ``timeout`` seconds for ``pids`` to exit; returns those still alive."""
-    deadline = time.monotonic() + timeout
-    remaining = [pid for pid in pids if is_alive(pid)]
-    while remaining and time.monotonic() < deadline:
-        time.sleep(0.02)
-        remaining = [pid for pid in remaining if is_alive(pid)]
-    return remaining
 
 
 def signal_all(pids: list[int], sig: signal.Signals) -> None:
@@ -87,11 +44,12 @@ def clear(data_dir: Path, grace: float, kill_timeout: float = 5.0) -> None:
     if not pids:
         return
     log.info("waiting for %d orphaned process(es) of %s: %s", len(pids), data_dir, pids)
-    remaining = wait_gone(pids, grace)
-    if remaining:
-        log.warning("SIGKILL to %d process(es) of %s still there after %.1fs", len(remaining), data_dir, grace)
-        signal_all(remaining, signal.SIGKILL)
-        remaining = wait_gone(remaining, kill_timeout)
+    if not wait_gone(pids, grace):
+        stuck = [pid for pid in pids if alive(pid)]
+        log.warning("SIGKILL to %d process(es) of %s still there after %.1fs", len(stuck), data_dir, grace)
+        signal_all(stuck, signal.SIGKILL)
+        wait_gone(stuck, kill_timeout)
+    remaining = [pid for pid in pids if alive(pid)]
     late = [pid for pid in processes_in(data_dir) if pid not in pids]
     if remaining or late:
         raise SandboxError(

@@ -18,7 +18,9 @@ from typing import Any, LiteralString
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from gamedays.faults.pgserver import PostmasterPid
 from gamedays.model.errors import SandboxError
+from gamedays.processes import wait_gone
 from gamedays.sandbox import processes
 from gamedays.sandbox.ports import LOOPBACK
 from gamedays.sandbox.postgres import commands, proctable
@@ -97,7 +99,8 @@ class PostgresServer:
         """
         if self._process is not None and self._process.poll() is None:
             return self._process.pid
-        pid = self._pid_from_file()
+        found = PostmasterPid.of(self.data_dir)
+        pid = found.pid if found is not None else None
         if pid is not None and pid in proctable.processes_in(self.data_dir):
             return pid
         return None
@@ -201,7 +204,8 @@ class PostgresServer:
             code = self._process.poll()
             if code is not None:
                 raise SandboxError(self._start_failure(code, log_offset))
-            if self._pid_file_status() == "ready":
+            found = PostmasterPid.of(self.data_dir)
+            if found is not None and found.status == "ready":
                 try:
                     with self.connect(timeout=2.0) as conn:
                         conn.execute("SELECT 1")
@@ -230,21 +234,6 @@ class PostgresServer:
         lines = "\n".join(f"  {line}" for line in text.splitlines()[-commands.TAIL_LINES :])
         return f"PostgreSQL server {self.name} exited with code {code} while starting:\n{lines}\n(full log: {self.log_file})"
 
-    def _pid_file_lines(self) -> list[str]:
-        try:
-            return (self.data_dir / "postmaster.pid").read_text().splitlines()
-        except OSError:
-            return []
-
-    def _pid_from_file(self) -> int | None:
-        first = self._pid_file_lines()[:1]
-        return int(first[0].strip()) if first and first[0].strip().isdigit() else None
-
-    def _pid_file_status(self) -> str:
-        """The postmaster's status line (8th of postmaster.pid): "starting", "ready", "stopping"..."""
-        lines = self._pid_file_lines()
-        return lines[7].strip() if len(lines) > 7 else ""
-
     def _signal(self, pid: int, sig: signal.Signals) -> None:
         try:
             os.kill(pid, sig)
@@ -259,4 +248,4 @@ class PostgresServer:
             except subprocess.TimeoutExpired:
                 return False
             return True
-        return not proctable.wait_gone([pid], timeout)
+        return wait_gone([pid], timeout)

@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 
 from gamedays.engine.experiment_process import ExperimentProcess, ExperimentSpec
-from gamedays.sandbox.processes import wait_gone
+from gamedays.processes import wait_gone
 from tests.engine.experiment_process.support import Launch, Launched, Shop, child_env
 
 

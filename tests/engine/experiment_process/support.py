@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gamedays.engine.experiment_process import ChildEvent, ExperimentProcess, ExperimentResult, ExperimentSpec
-from gamedays.sandbox.processes import pid_alive
+from gamedays.processes import alive as pid_alive
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gamedays.engine.experiment_process import ChildEvent, ExperimentProcessError, run_rollbacks, spec_file_for
-from gamedays.sandbox.processes import pid_alive, wait_gone
+from gamedays.processes import alive as pid_alive, wait_gone
 from tests.engine.experiment_process.support import Launch, activity, child_env, experiment
 
 EVERY_STEP = [

@@ -13,7 +13,7 @@ import pytest
 
 from gamedays.faults import proxy as ctk
 from gamedays.faults.tcpproxy import TcpProxy
-from gamedays.sandbox.processes import wait_gone
+from gamedays.processes import wait_gone
 from tests.faults.proxy.echo import LOOPBACK, EchoServer
 
 MakeProxy = Callable[..., TcpProxy]

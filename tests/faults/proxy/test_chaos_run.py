@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from gamedays.sandbox.ports import free_port
-from gamedays.sandbox.processes import pid_alive, wait_gone
+from gamedays.processes import alive as pid_alive, wait_gone
 from tests.faults.proxy.conftest import port_refuses
 from tests.faults.proxy.echo import EchoServer
 from tests.support import REPO

@@ -17,7 +17,7 @@ from chaoslib.exceptions import ActivityFailed
 
 from gamedays.faults import proxy as ctk
 from gamedays.sandbox.ports import free_port
-from gamedays.sandbox.processes import pid_alive, wait_gone
+from gamedays.processes import alive as pid_alive, wait_gone
 from tests.faults.proxy.conftest import port_refuses
 from tests.faults.proxy.echo import EchoServer, connect, recv_exactly, round_trip, wait_until
 

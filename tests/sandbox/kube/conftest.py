@@ -18,7 +18,7 @@ from kubernetes.client import ApiClient
 from kubernetes.config import kube_config, new_client_from_config
 
 from gamedays.sandbox.kube import KubeSandbox, ProcessRuntime
-from gamedays.sandbox.processes import wait_gone
+from gamedays.processes import wait_gone
 from tests.sandbox.kube.support import Cluster, EndpointsLog, pod_command
 
 

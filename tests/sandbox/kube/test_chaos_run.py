@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gamedays.sandbox.processes import pid_alive
+from gamedays.processes import alive as pid_alive
 from tests.sandbox.kube.support import Cluster
 
 NS = "shop"

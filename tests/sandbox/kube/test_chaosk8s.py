@@ -23,7 +23,7 @@ from chaosk8s.pod.actions import terminate_pods
 from chaosk8s.pod.probes import count_pods, pods_in_conditions, pods_in_phase, read_pod_logs
 from chaosk8s.replicaset.actions import delete_replica_set
 
-from gamedays.sandbox.processes import pid_alive, wait_gone
+from gamedays.processes import alive as pid_alive, wait_gone
 from tests.sandbox.kube.support import Cluster, wait_until
 
 

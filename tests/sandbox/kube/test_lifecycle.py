@@ -14,7 +14,7 @@ from kubernetes import client as k8s
 from kubernetes import watch
 from kubernetes.client import ApiClient
 
-from gamedays.sandbox.processes import pid_alive, wait_gone
+from gamedays.processes import alive as pid_alive, wait_gone
 from tests.sandbox.kube.support import Cluster, wait_until
 
 

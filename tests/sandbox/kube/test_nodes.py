@@ -10,7 +10,7 @@ from chaosk8s.pod.probes import pods_in_conditions, pods_in_phase
 from kubernetes import client as k8s
 from kubernetes.config import new_client_from_config
 
-from gamedays.sandbox.processes import pid_alive, wait_gone
+from gamedays.processes import alive as pid_alive, wait_gone
 from tests.sandbox.kube.support import Cluster, wait_until
 
 NS = "nodes"

@@ -11,7 +11,7 @@ import pytest
 
 from gamedays.model.errors import SandboxError
 from gamedays.sandbox.kube import PodHandle, PodInfo, ProcessRuntime
-from gamedays.sandbox.processes import pid_alive
+from gamedays.processes import alive as pid_alive
 from tests.sandbox.kube.support import pod_command, wait_until
 
 STUBBORN = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(60)"

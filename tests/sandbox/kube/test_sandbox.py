@@ -13,7 +13,7 @@ from kubernetes.config import new_client_from_config
 
 from gamedays.model.errors import SandboxError
 from gamedays.sandbox.kube import KubeSandbox, ProcessRuntime, write_kubeconfig
-from gamedays.sandbox.processes import wait_gone
+from gamedays.processes import wait_gone
 from tests.sandbox.kube.support import pod_command, wait_until
 
 

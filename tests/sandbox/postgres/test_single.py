@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gamedays.model.errors import SandboxError
-from gamedays.sandbox import processes
+from gamedays import processes
 from gamedays.sandbox.ports import LOOPBACK
 from gamedays.sandbox.postgres import single_server
 from tests.sandbox.postgres.helpers import connect, processes_under

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from gamedays.sandbox import processes
+from gamedays import processes
 from gamedays.sandbox.dns import ZoneServer, default_records
 from gamedays.sandbox.ports import wait_for_port
 from gamedays.sandbox.postgres import single_server

@@ -6,6 +6,7 @@ import signal
 import time
 
 from gamedays.faults import dns as faults
+from gamedays.processes import wait_gone
 from gamedays.sandbox import processes
 from gamedays.sandbox.dns import ZoneServer, srv_value
 from gamedays.sandbox.ports import free_port, wait_for_port
@@ -106,7 +107,7 @@ def test_a_replica_starts_well_under_a_second_and_sigterm_stops_it_cleanly(zone:
         assert time.monotonic() - stopping < 1.0
     finally:
         processes.stop(process)
-    assert processes.wait_gone([process.pid], 2.0)
+    assert wait_gone([process.pid], 2.0)
     assert not wait_for_port(spec.port, 0.05)
 
 
