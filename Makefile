@@ -9,7 +9,7 @@ BIN     = $(VENV)/bin
 $(BIN)/gameday: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[sandbox,test]'  # make demo needs the sandbox extra, make test both
 	touch $@
 
 # exit code 1 means the gameday ran and found deviations: the demo's expected result

@@ -18,6 +18,9 @@ from gamedays.model.outcomes import ExitCode
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import ContextManager, Mapping
+
+    from gamedays.model.environment import Target
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -88,7 +91,7 @@ def _observe_options(command):  # type: ignore[no-untyped-def]
 
 @cli.command()
 @click.argument("plan", type=click.Path(dir_okay=False))
-@click.option("--confirm", metavar="ENVIRONMENT", help="Required to run against production: --confirm production.")
+@click.option("--confirm", metavar="ENVIRONMENT", help="Required for every environment but sandbox: the plan's environment again.")
 @_observe_options
 def run(plan: str, confirm: str | None, **observe: object) -> None:
     """Run a gameday plan: experiments, SLO monitor, guardrails, journal."""
@@ -97,7 +100,7 @@ def run(plan: str, confirm: str | None, **observe: object) -> None:
 
 @cli.command()
 @click.argument("plan", type=click.Path(dir_okay=False))
-@click.option("--confirm", metavar="ENVIRONMENT", help="Required to rehearse against production.")
+@click.option("--confirm", metavar="ENVIRONMENT", help="Required for every environment but sandbox: the plan's environment again.")
 @_observe_options
 def rehearse(plan: str, confirm: str | None, **observe: object) -> None:
     """Dry-run rehearsal of a plan: everything but the faults (Chaos Toolkit's dry actions)."""
@@ -113,7 +116,7 @@ def recover(folder: str) -> None:
 
     from gamedays.engine.recover import recover as recover_faults
 
-    results = recover_faults(Path(folder), os.environ)
+    results = recover_faults(Path(folder), os.environ, _existing_target)
     if not results:
         click.echo(f"{folder}: no fault is left open; nothing to recover")
         return
@@ -137,15 +140,16 @@ def _run_plan(
     from gamedays.engine.integrations import Integrations
     from gamedays.engine.logs import LogFormat
     from gamedays.engine.run import Orchestrator
-    from gamedays.engine.target import check_confirmation, target_environment
     from gamedays.loading.plan import load_plan
     from gamedays.loading.source import display_path
     from gamedays.loading.summary import plan_summary
+    from gamedays.model.environment import check_confirmation
     from gamedays.model.events import Mode
     from gamedays.reporting.render import render_report
 
     loaded = load_plan(plan_path)
-    check_confirmation(loaded.plan, confirm)
+    check_confirmation(loaded.plan.environment, confirm)
+    targeted = _target(loaded.plan.environment, os.environ)  # the sandbox extra checked before anything starts
     click.echo(plan_summary(loaded))
     mode = Mode.REHEARSAL if rehearsal else Mode.RUN
     report_dir = loaded.report_dir / "rehearsal" if rehearsal else loaded.report_dir
@@ -156,7 +160,7 @@ def _run_plan(
     with integrations:
         if integrations.metrics_url:
             click.echo(f"metrics: {integrations.metrics_url}")
-        with target_environment(loaded.plan, os.environ) as target:
+        with targeted as target:
             click.echo(f"target: {target.description}")
             integrations.add_secrets(target.env)
             live = sys.stdout.isatty()
@@ -301,6 +305,7 @@ def sandbox_up(name: str, detach: bool, replicas: int) -> None:
     """Start the sandbox; stay in the foreground until Ctrl-C, or --detach."""
     import shutil
 
+    _require_sandbox("gameday sandbox up")
     from gamedays.sandbox import registry
     from gamedays.sandbox.supervisor import serve
 
@@ -333,6 +338,7 @@ def sandbox_up(name: str, detach: bool, replicas: int) -> None:
 @_name_option
 def sandbox_status(name: str) -> None:
     """Say whether the sandbox runs and where its parts answer (exit 1 when it does not run)."""
+    _require_sandbox("gameday sandbox status")
     from gamedays.sandbox import registry
 
     found = registry.running(registry.directory_of(name))
@@ -348,12 +354,48 @@ def sandbox_status(name: str) -> None:
 @_name_option
 def sandbox_down(name: str) -> None:
     """Stop the sandbox and everything it started."""
+    _require_sandbox("gameday sandbox down")
     from gamedays.sandbox import registry
 
     if registry.down(registry.directory_of(name)):
         click.echo(f"sandbox {name!r} stopped")
     else:
         click.echo(f"sandbox {name!r} was not running")
+
+
+def _require_sandbox(what: str) -> None:
+    """Exit 2 naming the missing distributions when the extra gameday[sandbox] is not installed."""
+    from gamedays.extras import require_sandbox
+
+    require_sandbox(what)
+
+
+def _target(environment: str, env: Mapping[str, str]) -> ContextManager[Target]:
+    """What the run targets: the sandbox (the running one, else one of the run's own), or ``env`` as it is."""
+    import contextlib
+
+    from gamedays.model.environment import named_environment
+    from gamedays.model.plan import SANDBOX
+
+    if environment != SANDBOX:
+        return contextlib.nullcontext(named_environment(environment, env))
+    _require_sandbox(f"the plan's environment '{SANDBOX}'")
+    from gamedays.sandbox.target import sandbox_target
+
+    return sandbox_target(env)
+
+
+def _existing_target(environment: str, env: Mapping[str, str]) -> Target | None:
+    """The run's environment as it is now, starting nothing (`gameday recover`)."""
+    from gamedays.model.environment import named_environment
+    from gamedays.model.plan import SANDBOX
+
+    if environment != SANDBOX:
+        return named_environment(environment, env)
+    _require_sandbox(f"recovering a gameday of environment '{SANDBOX}'")
+    from gamedays.sandbox.target import running_sandbox
+
+    return running_sandbox(env)
 
 
 def _shield_the_finish() -> None:

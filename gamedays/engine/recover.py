@@ -22,7 +22,7 @@ from typing import Mapping
 
 from gamedays.engine.experiment_process import ExperimentSpec, run_rollbacks
 from gamedays.engine.journal import JOURNAL, Journal, JournalError, read_journal
-from gamedays.engine.target import existing_environment
+from gamedays.engine.target import ExistingTarget
 from gamedays.model.errors import GamedayError
 from gamedays.engine.dr import DRCheck, DRContext
 from gamedays.loading.plan import load_playbook
@@ -44,7 +44,8 @@ class Recovered:
     detail: str
 
 
-def recover(folder: Path, base_env: Mapping[str, str]) -> tuple[Recovered, ...]:
+def recover(folder: Path, base_env: Mapping[str, str], existing_environment: ExistingTarget) -> tuple[Recovered, ...]:
+    """``existing_environment`` finds the run's environment as it is now, starting nothing (the CLI's lookup)."""
     path = folder / JOURNAL
     if not path.is_file():
         raise NothingToRecoverFrom(f"{folder}: no {JOURNAL} here (give the report folder of a gameday, e.g. reports/2024-05)")

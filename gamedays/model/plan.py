@@ -19,7 +19,6 @@ from gamedays.model.units import Duration, DurationField, PercentageField
 
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SANDBOX = "sandbox"
-PRODUCTION = "production"
 
 
 class _Frozen(BaseModel):
@@ -123,7 +122,7 @@ class Plan(_Frozen):
     gameday: str = Field(pattern=SLUG, description="the gameday's id, e.g. 2024-05; names the report folder")
     title: str = Field(min_length=1)
     date: dt.date
-    environment: str = Field(pattern=SLUG, description="'sandbox', or a named environment; production needs --confirm production")
+    environment: str = Field(pattern=SLUG, description="'sandbox', or a named environment; any other needs --confirm ENVIRONMENT, the same name (any case)")
     components: tuple[Component, ...] = Field((), description="R-4: the environment's key components")
     team: Team
     slos: str = Field(min_length=1, description="path of the SLO catalog, relative to the plan")

@@ -63,18 +63,6 @@ def test_the_installed_console_script_exits_with_the_documented_codes(repo, tmp_
     assert "invalid YAML" in invalid.stderr and "Traceback" not in invalid.stderr
 
 
-def test_production_is_refused_without_confirmation(gameday, tree):
-    from tests.support import VALID_PLAN
-
-    tree.plan(VALID_PLAN.replace("environment: sandbox", "environment: production"))
-    refused = gameday("run", "plans/p.yaml")
-    assert refused.code == 2
-    assert "refusing to inject faults there without --confirm production" in refused.err
-    mismatch = gameday("rehearse", "--confirm", "staging", "plans/p.yaml")
-    assert mismatch.code == 2
-    assert "targets environment 'production'" in mismatch.err
-
-
 def test_catalog_lists_every_experiment_with_its_parameters(gameday, repo, monkeypatch):
     monkeypatch.chdir(repo)
     result = gameday("catalog")
