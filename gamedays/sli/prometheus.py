@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Mapping
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from gamedays.model.measurement import Measurement
 from gamedays.model.slo import PrometheusSLI
 from gamedays.sli.expand import expand
@@ -26,8 +28,6 @@ from gamedays.model.redact import safe_url
 
 _SELECTOR = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$")
 _MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=|!=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
-_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$")
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
 class PrometheusError(Exception):
@@ -66,29 +66,26 @@ def parse_selector(text: str) -> Selector:
 
 
 def parse_exposition(text: str) -> list[tuple[str, dict[str, str], float]]:
-    """Samples of the Prometheus text exposition format: (name, labels, value)."""
-    samples = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        match = _SAMPLE.match(line)
-        if not match:
-            continue
-        labels = {k: _unescape(v) for k, v in _LABEL.findall(match.group(2) or "")}
-        try:
-            value = float(match.group(3))
-        except ValueError:
-            continue
-        samples.append((match.group(1), labels, value))
-    return samples
+    """Samples of the Prometheus text exposition format: (name, labels, value).
+
+    Parsed by prometheus_client's own parser; raises ValueError on text that is not the format.
+    """
+    return [
+        (sample.name, dict(sample.labels), float(sample.value))
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    ]
 
 
 def scrape(url: str, selector: str, timeout: float) -> float:
     """The sum of the samples matching ``selector`` on a /metrics page."""
     wanted = parse_selector(selector)
     text = _get(url, timeout)
-    values = [value for name, labels, value in parse_exposition(text) if wanted.matches(name, labels)]
+    try:
+        samples = parse_exposition(text)
+    except ValueError as exc:
+        raise PrometheusError(f"{safe_url(url)} does not serve the Prometheus text format: {exc}") from None
+    values = [value for name, labels, value in samples if wanted.matches(name, labels)]
     if not values:
         raise PrometheusError(f"no sample of {selector} at {safe_url(url)}")
     return math.fsum(values)

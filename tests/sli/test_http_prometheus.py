@@ -100,6 +100,14 @@ def test_a_scraped_value_out_of_bounds_is_bad(http_server):
     assert not m.good and m.value == 7 and "above 5" in m.error
 
 
+def test_a_page_that_is_not_the_exposition_format_is_a_bad_sample_that_says_so(http_server):
+    url, behaviour = http_server
+    behaviour.body = b"shop_up{route=unquoted} 1\n"
+    m = measure(PrometheusSLI(source="prometheus", url=url + "/metrics", query="shop_up", min=1), {}, timeout=2)
+    assert not m.good and m.value is None
+    assert f"{url}/metrics does not serve the Prometheus text format" in m.error
+
+
 def test_an_instant_query_against_the_prometheus_api(http_server):
     url, behaviour = http_server
     behaviour.content_type = "application/json"
