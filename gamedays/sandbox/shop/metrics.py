@@ -1,24 +1,28 @@
-"""Counters, gauges and histograms in the Prometheus text exposition format (0.0.4), stdlib only.
+"""Counters, gauges and histograms of the shop's replicas and balancer, exposed through prometheus_client.
 
-Just what the shop replicas and the balancer expose, so the SLI sources can scrape
-real numbers: each metric is thread-safe, and a :class:`Registry` renders them all.
+The values live here (thread-safe, one lock per metric); a :class:`Registry` is a
+prometheus_client collector: at every scrape it turns them into metric families, and
+:func:`prometheus_client.generate_latest` writes the text exposition format. Counters show
+no ``_created`` series (the SLI sources read ``*_total`` only).
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from typing import Sequence, TypeVar
+from typing import Iterator, Sequence, TypeVar
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 Labels = tuple[str, ...]
 
 
 class _Metric:
-    kind = "untyped"
-
     def __init__(self, name: str, help_text: str, labels: Sequence[str] = ()) -> None:
         self.name = name
         self.help_text = help_text
@@ -30,10 +34,8 @@ class _Metric:
             raise ValueError(f"{self.name} takes labels {self.label_names}, got {tuple(values)}")
         return tuple(str(v) for v in values)
 
-    def header(self) -> list[str]:
-        return [f"# HELP {self.name} {_escape_help(self.help_text)}", f"# TYPE {self.name} {self.kind}"]
-
-    def render(self) -> list[str]:
+    def family(self) -> Metric:
+        """The metric's family as it is now (called at scrape time)."""
         raise NotImplementedError
 
 
@@ -42,8 +44,6 @@ _M = TypeVar("_M", bound=_Metric)
 
 class Counter(_Metric):
     """A value that only goes up; an unlabelled counter shows 0 before its first increment."""
-
-    kind = "counter"
 
     def __init__(self, name: str, help_text: str, labels: Sequence[str] = ()) -> None:
         super().__init__(name, help_text, labels)
@@ -60,16 +60,17 @@ class Counter(_Metric):
         with self._lock:
             return self._values.get(self._key(labels), 0.0)
 
-    def render(self) -> list[str]:
+    def family(self) -> Metric:
         with self._lock:
             items = sorted(self._values.items())
-        return [*self.header(), *(f"{self.name}{_labels(self.label_names, k)} {_number(v)}" for k, v in items)]
+        family = CounterMetricFamily(self.name, self.help_text, labels=self.label_names)
+        for key, value in items:
+            family.add_metric(list(key), value)
+        return family
 
 
 class Gauge(_Metric):
     """A value that goes up and down."""
-
-    kind = "gauge"
 
     def __init__(self, name: str, help_text: str, labels: Sequence[str] = (), initial: float | None = 0.0) -> None:
         super().__init__(name, help_text, labels)
@@ -80,16 +81,17 @@ class Gauge(_Metric):
         with self._lock:
             self._values[key] = float(value)
 
-    def render(self) -> list[str]:
+    def family(self) -> Metric:
         with self._lock:
             items = sorted(self._values.items())
-        return [*self.header(), *(f"{self.name}{_labels(self.label_names, k)} {_number(v)}" for k, v in items)]
+        family = GaugeMetricFamily(self.name, self.help_text, labels=self.label_names)
+        for key, value in items:
+            family.add_metric(list(key), value)
+        return family
 
 
 class Histogram(_Metric):
     """Observations counted into cumulative ``le`` buckets, with ``_sum`` and ``_count``."""
-
-    kind = "histogram"
 
     def __init__(self, name: str, help_text: str, labels: Sequence[str] = (), buckets: Sequence[float] = LATENCY_BUCKETS) -> None:
         super().__init__(name, help_text, labels)
@@ -106,26 +108,24 @@ class Histogram(_Metric):
             counts[index] += 1
             total[0] += value
 
-    def render(self) -> list[str]:
+    def family(self) -> Metric:
         with self._lock:
             items = sorted((k, (list(c), s[0])) for k, (c, s) in self._series.items())
-        lines = self.header()
+        family = HistogramMetricFamily(self.name, self.help_text, labels=self.label_names)
+        bounds = [*(_bound(b) for b in self.buckets), "+Inf"]
         for key, (counts, total) in items:
-            cumulative = 0
-            for bound, count in zip([*self.buckets, math.inf], counts):
-                cumulative += count
-                le = "+Inf" if bound == math.inf else _number(bound)
-                lines.append(f"{self.name}_bucket{_labels((*self.label_names, 'le'), (*key, le))} {cumulative}")
-            lines.append(f"{self.name}_sum{_labels(self.label_names, key)} {_number(total)}")
-            lines.append(f"{self.name}_count{_labels(self.label_names, key)} {cumulative}")
-        return lines
+            cumulative = [sum(counts[: i + 1]) for i in range(len(counts))]
+            family.add_metric(list(key), list(zip(bounds, cumulative)), total)
+        return family
 
 
-class Registry:
-    """The metrics of one process, rendered in registration order."""
+class Registry(Collector):
+    """The metrics of one process, collected at every scrape in registration order."""
 
     def __init__(self) -> None:
         self._metrics: list[_Metric] = []
+        self._registry = CollectorRegistry(auto_describe=False)
+        self._registry.register(self)
 
     def counter(self, name: str, help_text: str, labels: Sequence[str] = ()) -> Counter:
         return self._add(Counter(name, help_text, labels))
@@ -138,8 +138,13 @@ class Registry:
     ) -> Histogram:
         return self._add(Histogram(name, help_text, labels, buckets))
 
+    def collect(self) -> Iterator[Metric]:
+        for metric in list(self._metrics):
+            yield metric.family()
+
     def render(self) -> str:
-        return "\n".join(line for metric in self._metrics for line in metric.render()) + "\n"
+        """The text exposition format of every metric now (prometheus_client's ``generate_latest``)."""
+        return generate_latest(self._registry).decode("utf-8")
 
     def _add(self, metric: _M) -> _M:
         if any(m.name == metric.name for m in self._metrics):
@@ -148,23 +153,8 @@ class Registry:
         return metric
 
 
-def _labels(names: Sequence[str], values: Sequence[str]) -> str:
-    if not names:
-        return ""
-    return "{" + ",".join(f'{n}="{_escape_value(v)}"' for n, v in zip(names, values)) + "}"
-
-
-def _escape_value(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def _number(value: float) -> str:
+def _bound(value: float) -> str:
+    """A bucket's ``le`` as Prometheus writes it: 0.005, 1, 2.5, +Inf."""
     if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if math.isnan(value):
-        return "NaN"
-    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+        return "+Inf"
+    return str(int(value)) if value.is_integer() else repr(value)
