@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from gamedays.loading.source import Document, display_path, read_yaml
+from gamedays.loading.source import Document, display_path, read_json, read_yaml
 from gamedays.model.errors import InvalidInput, Problem
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -202,14 +202,7 @@ def _experiment_files(root: Path) -> list[Path]:
 def _read(path: Path) -> Document:
     if path.suffix != ".json":
         return read_yaml(path)
-    name = display_path(path)
-    try:
-        return Document(path=path, data=json.loads(path.read_text(encoding="utf-8")), lines={})
-    except json.JSONDecodeError as exc:
-        raise InvalidInput([Problem(name, exc.lineno, f"invalid JSON: {exc.msg}")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InvalidInput([Problem(name, 0, f"cannot read {name}: {reason}")]) from None
+    return Document(path=path, data=read_json(path), lines={})
 
 
 def _parameters(doc: Document, problems: list[Problem]) -> tuple[Parameter, ...]:

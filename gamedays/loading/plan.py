@@ -22,7 +22,7 @@ from gamedays.loading.experiments import (
     validate_experiment,
     with_values,
 )
-from gamedays.loading.source import Document, display_path, read_yaml
+from gamedays.loading.source import Document, check_experiment_file, display_path, read_yaml, resolve
 from gamedays.loading.validation import validate_document
 from gamedays.model.errors import InvalidInput, Problem
 from gamedays.model.loaded import LoadedPlan, ResolvedDR, ResolvedStep
@@ -42,8 +42,9 @@ def load_plan(path: str | Path) -> LoadedPlan:
     base = plan_path.parent
     problems: list[Problem] = []
 
-    catalog_path = _resolve(base, plan.slos)
-    catalog = _collect(problems, lambda: load_catalog(catalog_path, named_at=(doc.name, doc.line(("slos",)))))
+    slos_at = (doc.name, doc.line(("slos",)))
+    catalog_path = _collect(problems, lambda: resolve(base, plan.slos, slos_at))
+    catalog = _collect(problems, lambda: load_catalog(catalog_path, named_at=slos_at)) if catalog_path else None
     known = set(catalog.names()) if catalog else None
 
     steps = []
@@ -68,8 +69,8 @@ def load_plan(path: str | Path) -> LoadedPlan:
     recovery = []
     for index, check in enumerate(plan.disaster_recovery):
         loc = ("disaster_recovery", index, "playbook")
-        playbook_path = _resolve(base, check.playbook)
-        playbook = _collect(
+        playbook_path = _collect(problems, lambda: resolve(base, check.playbook, (doc.name, doc.line(loc))))
+        playbook = playbook_path and _collect(
             problems, lambda: load_playbook(playbook_path, named_at=(doc.name, doc.line(loc)), known_slos=known)
         )
         if playbook is not None:
@@ -85,7 +86,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
         catalog=catalog,
         steps=tuple(steps),
         disaster_recovery=tuple(recovery),
-        report_dir=_report_dir(base, plan),
+        report_dir=_report_dir(doc, base, plan),
     )
 
 
@@ -135,11 +136,11 @@ def _check_activity(problems: list[Problem], doc: Document, loc: tuple[Any, ...]
 
 
 def _resolve_step(doc: Document, loc: tuple[Any, ...], base: Path, step: Any) -> ResolvedStep:
-    path = _resolve(base, step.uses)
     uses = (*loc, "uses")
-    if not path.is_file():
-        reason = "no such file" if not path.exists() else "not a file"
-        raise InvalidInput([doc.problem(uses, f"cannot read experiment {display_path(path)}: {reason}")])
+    path = resolve(base, step.uses, (doc.name, doc.line(uses)))
+    if not path.exists():
+        raise InvalidInput([doc.problem(uses, f"cannot read experiment {display_path(path)}: no such file")])
+    check_experiment_file(path, named_at=(doc.name, doc.line(uses)))
     try:
         experiment = load_experiment(path)
     except ExperimentProblem as exc:
@@ -178,11 +179,5 @@ def _collect(problems: list[Problem], load: Any) -> Any:
         return None
 
 
-def _resolve(base: Path, reference: str) -> Path:
-    return Path(base, reference).resolve()
-
-
-def _report_dir(base: Path, plan: Plan) -> Path:
-    if plan.report.out:
-        return _resolve(base, plan.report.out)
-    return _resolve(base, f"../reports/{plan.gameday}")
+def _report_dir(doc: Document, base: Path, plan: Plan) -> Path:
+    return resolve(base, plan.report.out or f"../reports/{plan.gameday}", (doc.name, doc.line(("report", "out"))))

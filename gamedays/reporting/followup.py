@@ -80,12 +80,12 @@ def _load(path: Path) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    from gamedays.loading.source import check_bounds, read_text
+
+    if not path.exists() and not path.is_symlink():
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FollowUpError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    text = read_text(path)  # bounded: a regular file, 1 MiB, UTF-8 (InvalidInput at file:line)
+    check_bounds(YAML(typ="rt"), text, str(path))
     try:
         try:
             document = YAML(typ="rt").load(text)

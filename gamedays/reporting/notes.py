@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from gamedays.engine.journal import JOURNAL
-from gamedays.model.errors import GamedayError
+from gamedays.model.errors import GamedayError, InvalidInput
 from gamedays.model.notes import MAX_NAME, MAX_TEXT, Note
 from gamedays.model.redact import mask_credentials
 
@@ -88,13 +88,12 @@ def append_note(folder: Path, note: Note) -> Path:
 
 def read_notes(folder: Path) -> NotesRead:
     """The notes of ``folder`` (none when it has no notes.jsonl), tolerating a torn last line."""
+    from gamedays.loading.source import parse_json, read_bytes
+
     path = Path(folder) / NOTES
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return NotesRead((), False, ())
-    except OSError as exc:
-        raise NoteError(f"cannot read {path}: {exc.strerror or exc}") from None
+    data = read_bytes(path)  # a regular file of at most 1 MiB, else InvalidInput at file:line
     lines = data.split(b"\n")
     last_complete = data.endswith(b"\n")
     notes: list[Note] = []
@@ -105,8 +104,8 @@ def read_notes(folder: Path) -> NotesRead:
             continue
         is_tail = number == len(lines) and not last_complete
         try:
-            notes.append(Note.model_validate(json.loads(raw.decode("utf-8"))))
-        except (ValueError, ValidationError):
+            notes.append(Note.model_validate(parse_json(raw.decode("utf-8"), str(path))))
+        except (ValueError, ValidationError, InvalidInput):
             if is_tail:
                 torn = True
             else:
