@@ -27,6 +27,7 @@ UNIT_TIMEOUT = 2.0  # seconds, per unit test
 E2E: tuple[str, ...] = (
     "tests/architecture/",
     "tests/catalog/",
+    "tests/cli/test_without_sandbox_extra.py",
     "tests/engine/dr/",
     "tests/engine/experiment_process/",
     "tests/engine/observe/",
@@ -42,6 +43,7 @@ E2E: tuple[str, ...] = (
     "tests/reporting/test_trackers.py",
     "tests/reporting/test_two_hour_gameday.py",
     "tests/loading/test_fuzz.py",
+    "tests/test_processes.py",
 )
 
 # audit events that a unit test must not cause (https://docs.python.org/3/library/audit_events.html)
@@ -79,11 +81,18 @@ def tier_of(path: Path, root: Path) -> str:
 
 
 def assign(items: list[pytest.Item], root: Path) -> None:
-    """Mark every collected test with its tier; unit tests get their timeout."""
+    """Mark every collected test with its tier; unit tests get their timeout.
+
+    End-to-end tests of one folder share that folder's servers (a package- or module-scoped
+    sandbox): under pytest-xdist (``--dist loadgroup``) a folder runs on one worker, so each
+    such sandbox starts once, while the folders run side by side.
+    """
     for item in items:
         if item.get_closest_marker("e2e") is None and tier_of(Path(item.path), root) == "e2e":
             item.add_marker(pytest.mark.e2e)
-        if item.get_closest_marker("e2e") is None:
+        if item.get_closest_marker("e2e") is not None:
+            item.add_marker(pytest.mark.xdist_group(Path(item.path).resolve().parent.relative_to(root).as_posix()))
+        else:
             item.add_marker(pytest.mark.unit)
             if item.get_closest_marker("timeout") is None:
                 item.add_marker(pytest.mark.timeout(UNIT_TIMEOUT))
