@@ -27,7 +27,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    tiers.assign(items, REPO)
+    tiers.assign(items, REPO, unit_alone=config.getoption("markexpr", "").strip() == "unit")
 
 
 @pytest.fixture(autouse=True)

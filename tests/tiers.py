@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-UNIT_TIMEOUT = 2.0  # seconds, per unit test
+UNIT_TIMEOUT = 2.0  # seconds, per unit test, when the unit tier runs alone (`make test-unit`, `-m unit`)
+HANG_TIMEOUT = 60.0  # seconds, per unit test, when it shares the machine with the e2e tier: a hang, not slowness
 
 # folders and modules of end-to-end tests, relative to the repository
 E2E: tuple[str, ...] = (
@@ -80,8 +81,11 @@ def tier_of(path: Path, root: Path) -> str:
     return "e2e" if relative.startswith(E2E) else "unit"
 
 
-def assign(items: list[pytest.Item], root: Path) -> None:
+def assign(items: list[pytest.Item], root: Path, unit_alone: bool) -> None:
     """Mark every collected test with its tier; unit tests get their timeout.
+
+    The 2 s limit holds when the unit tier runs alone (``unit_alone``); beside the e2e
+    tier's servers on a small machine, a unit test is only stopped when it hangs.
 
     End-to-end tests of one folder share that folder's servers (a package- or module-scoped
     sandbox): under pytest-xdist (``--dist loadgroup``) a folder runs on one worker, so each
@@ -95,7 +99,7 @@ def assign(items: list[pytest.Item], root: Path) -> None:
         else:
             item.add_marker(pytest.mark.unit)
             if item.get_closest_marker("timeout") is None:
-                item.add_marker(pytest.mark.timeout(UNIT_TIMEOUT))
+                item.add_marker(pytest.mark.timeout(UNIT_TIMEOUT if unit_alone else HANG_TIMEOUT))
 
 
 def install(watch: Watch) -> None:
