@@ -11,12 +11,42 @@ from pathlib import Path
 import pytest
 
 from gamedays.cli import main
-from tests import httpserver
+from tests import httpserver, tiers
 from tests.support import REPO, Tree
 
 # every `gameday run` serves /metrics (8067 by default): tests run gamedays side by side, so each
 # takes a free port unless a test names one
 os.environ.setdefault("GAMEDAY_METRICS_PORT", "0")
+
+
+_WATCH = tiers.Watch()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    tiers.install(_WATCH)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tiers.assign(items, REPO, unit_alone=config.getoption("markexpr", "").strip() == "unit")
+
+
+@pytest.fixture(autouse=True)
+def _unit_tier_guard(request: pytest.FixtureRequest):
+    """A unit test starts no process and opens no socket (tests/tiers.py); checked, not trusted."""
+    if request.node.get_closest_marker("unit") is None:
+        yield
+        return
+    _WATCH.start()
+    try:
+        yield
+    finally:
+        seen = _WATCH.stop()
+    if seen:
+        pytest.fail(
+            "a unit test must not start a process or open a socket; mark it @pytest.mark.e2e "
+            "(or list its module in tests/tiers.py E2E). It did: " + "; ".join(seen),
+            pytrace=False,
+        )
 
 
 @dataclass(frozen=True)

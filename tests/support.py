@@ -30,6 +30,14 @@ disaster_recovery:
 """
 
 
+def line_of(path: Path, text: str) -> int:
+    """The first line of ``path`` holding ``text``: tests name lines by content, never by number."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if text in line:
+            return number
+    raise AssertionError(f"{text!r} is not in {path}")
+
+
 class Tree:
     """A folder holding probes/, experiments/, playbooks/ like the repository's, and plans/ to fill."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import sys
@@ -52,6 +54,7 @@ def test_usage_errors_exit_2(gameday):
     assert gameday("validate").code == 2
 
 
+@pytest.mark.e2e
 def test_the_installed_console_script_exits_with_the_documented_codes(repo, tmp_path):
     gameday = [sys.executable, "-m", "gamedays"]
     ok = subprocess.run([*gameday, "validate", "plans/2024-05.yaml"], cwd=repo, capture_output=True, text=True, timeout=60)

@@ -111,6 +111,7 @@ def test_a_staging_plan_needs_confirm_staging(gameday, staging):
     assert not (staging("staging").parent.parent / "reports").exists()  # nothing ran, nothing was written
 
 
+@pytest.mark.e2e
 def test_a_confirmed_staging_plan_runs_and_the_name_is_compared_case_insensitively(gameday, staging, http_server, monkeypatch):
     url, behaviour = http_server
     monkeypatch.setenv("API_URL", url)

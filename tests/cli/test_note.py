@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import time
@@ -50,6 +52,7 @@ def test_a_note_and_an_action_note_join_the_report(gameday, tmp_path, monkeypatc
     assert "    owner: dave\n" in (folder / "actions.yaml").read_text()
 
 
+@pytest.mark.e2e
 def test_notes_taken_while_the_run_writes_its_journal(gameday, tmp_path, python):
     folder = tmp_path / "2024-05"
     run = subprocess.Popen([python, "-c", WRITER, str(folder)], cwd=REPO, stdout=subprocess.PIPE, text=True)

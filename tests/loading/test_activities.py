@@ -49,6 +49,7 @@ def test_static_check_agrees_with_chaoslib(module, func, arguments):
         assert ours.startswith(theirs.split(" in ")[0])
 
 
+@pytest.mark.e2e
 def test_validating_the_demo_plan_imports_no_heavy_sdk(repo):
     code = (
         "import sys; from gamedays.loading.plan import load_plan; load_plan('plans/2024-05.yaml'); "
@@ -59,6 +60,7 @@ def test_validating_the_demo_plan_imports_no_heavy_sdk(repo):
     assert out.stdout.strip() == ""
 
 
+@pytest.mark.e2e
 def test_help_imports_no_heavy_sdk(repo):
     code = (
         "import sys\nfrom gamedays.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import VALID_PLAN
+from tests.support import VALID_PLAN, line_of
 
 
 def validate(gameday, path="plans/p.yaml"):
@@ -244,7 +244,8 @@ def test_unknown_slo_in_a_playbook_check(tree, gameday):
     text = (tree.root / "playbooks/database-cluster.yaml").read_text()
     tree.write("playbooks/database-cluster.yaml", text.replace("slo: database-writes", "slo: db-writes"))
     tree.plan()
-    assert_invalid(validate(gameday), "playbooks/database-cluster.yaml:50: unknown SLO 'db-writes' (did you mean 'database-writes'?)")
+    line = line_of(tree.root / "playbooks/database-cluster.yaml", "slo: db-writes")
+    assert_invalid(validate(gameday), f"playbooks/database-cluster.yaml:{line}: unknown SLO 'db-writes' (did you mean 'database-writes'?)")
 
 
 def test_duplicate_experiment_id(tree, gameday):
@@ -271,7 +272,7 @@ def test_unknown_sli_source_names_the_nearest(tree, gameday):
     tree.plan()
     assert_invalid(
         validate(gameday),
-        "probes/slos.yaml:39: slos[2].sli.source: unknown source 'dsn' (did you mean 'dns'?); "
+        f"probes/slos.yaml:{line_of(tree.root / 'probes/slos.yaml', 'source: dsn')}: slos[2].sli.source: unknown source 'dsn' (did you mean 'dns'?); "
         "allowed: http, prometheus, dns, postgres, kubernetes",
     )
 
@@ -282,7 +283,7 @@ def test_internal_objective_must_be_stricter_than_external(tree, gameday):
     tree.plan()
     assert_invalid(
         validate(gameday),
-        "probes/slos.yaml:6: slos[0]: internal objective 99.9% must be stricter than the external objective 99.95% (R-2)",
+        f"probes/slos.yaml:{line_of(tree.root / 'probes/slos.yaml', '- name: checkout-availability')}: slos[0]: internal objective 99.9% must be stricter than the external objective 99.95% (R-2)",
     )
 
 

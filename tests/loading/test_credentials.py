@@ -15,7 +15,7 @@ import pytest
 from gamedays.loading.credentials import find_credentials
 from gamedays.loading.source import read_yaml
 from gamedays.model.redact import MASK, redact_document
-from tests.support import REPO
+from tests.support import REPO, line_of
 
 REFER = "refer to it instead (env:NAME in a plan, {type: env, key: NAME} in an experiment)"
 
@@ -105,13 +105,6 @@ def validate(gameday, path: str = "plans/p.yaml"):
     result = gameday("validate", path)
     assert "Traceback" not in result.out + result.err
     return result
-
-
-def line_of(path: Path, text: str) -> int:
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if text in line:
-            return number
-    raise AssertionError(f"{text!r} is not in {path}")
 
 
 def assert_rejected(result, expected: str, secret: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.loading.test_bad_input import assert_invalid, validate
+from tests.support import line_of
 
 PLAYBOOK = "playbooks/database-cluster.yaml"
 
@@ -20,13 +21,15 @@ def test_a_disaster_without_its_injection_is_refused(tree, gameday):
     end = text.index("rto:")
     tree.write(PLAYBOOK, text[:start] + "disaster: The primary is lost.\n" + text[end:])
     tree.plan()
-    assert_invalid(validate(gameday), "playbooks/database-cluster.yaml:8: disaster: expected a mapping of keys to values, got 'The primary is lost.'")
+    line = line_of(tree.root / PLAYBOOK, "disaster: The primary is lost.")
+    assert_invalid(validate(gameday), f"playbooks/database-cluster.yaml:{line}: disaster: expected a mapping of keys to values, got 'The primary is lost.'")
 
 
 def test_an_automated_step_with_an_unknown_function_names_the_step(tree, gameday):
     _edit(tree, "func: promote,", "func: promote_now,")
     result = validate(gameday)
-    assert_invalid(result, "playbooks/database-cluster.yaml:31: The python module 'gamedays.faults.postgres' does not expose a function called 'promote_now' in activity 'promote-replica'")
+    line = line_of(tree.root / PLAYBOOK, "- name: Promote the replica") + 1  # its `automated:` activity
+    assert_invalid(result, f"playbooks/database-cluster.yaml:{line}: The python module 'gamedays.faults.postgres' does not expose a function called 'promote_now' in activity 'promote-replica'")
     assert "promote_now" in result.err
 
 
@@ -37,7 +40,8 @@ def test_a_step_both_manual_and_automated_is_refused(tree, gameday):
 
 def test_a_dns_writer_needs_a_zone(tree, gameday):
     _edit(tree, 'writer: {kind: postgres, target: "${DATABASE_URL}"}', 'writer: {kind: dns, target: "${SANDBOX_DNS}"}')
-    assert_invalid(validate(gameday), "playbooks/database-cluster.yaml:28: writer: a dns writer needs a zone, and only a dns writer takes one")
+    line = line_of(tree.root / PLAYBOOK, "writer: {kind: dns")
+    assert_invalid(validate(gameday), f"playbooks/database-cluster.yaml:{line}: writer: a dns writer needs a zone, and only a dns writer takes one")
 
 
 def test_a_playbook_needs_checks_that_prove_recovery(tree, gameday):

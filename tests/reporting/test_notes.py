@@ -47,6 +47,7 @@ def test_a_torn_last_line_is_left_out_and_the_next_note_starts_a_new_line(make):
     assert read.skipped == (2,) and not read.torn  # the torn line is now a complete, unreadable line
 
 
+@pytest.mark.e2e
 def test_notes_appended_by_several_processes_at_once_never_interleave(make):
     folder = make("passing")
     code = (

@@ -38,6 +38,7 @@ def test_the_same_journal_renders_the_same_bytes(make, tmp_path, name):
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.e2e
 def test_the_bytes_depend_neither_on_time_zone_nor_on_hash_seed(make, tmp_path, python):
     folder = make("deviated")
     render_report(folder)

@@ -1,0 +1,106 @@
+"""The test suite's two tiers, ``unit`` and ``e2e`` (pytest markers).
+
+- ``unit``: no server, no subprocess, no socket; each test under 2 s (pytest-timeout).
+  ``make test-unit`` runs them alone, in well under a minute.
+- ``e2e``: real servers on 127.0.0.1 (the sandbox, PostgreSQL, DNS, moto, HTTP), real
+  processes, the real ``gameday`` end to end.
+
+A test is ``e2e`` when its module's path starts with one of :data:`E2E` or when it is
+marked ``@pytest.mark.e2e``; every other test is ``unit``. The tier is checked, not
+trusted: during a unit test an audit hook (:func:`sys.addaudithook`) records every
+process started and every socket bound or connected, and the test fails naming them,
+so a test that needs a server cannot hide in the fast tier.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+UNIT_TIMEOUT = 2.0  # seconds, per unit test, when the unit tier runs alone (`make test-unit`, `-m unit`)
+HANG_TIMEOUT = 60.0  # seconds, per unit test, when it shares the machine with the e2e tier: a hang, not slowness
+
+# folders and modules of end-to-end tests, relative to the repository
+E2E: tuple[str, ...] = (
+    "tests/architecture/",
+    "tests/catalog/",
+    "tests/cli/test_without_sandbox_extra.py",
+    "tests/engine/dr/",
+    "tests/engine/experiment_process/",
+    "tests/engine/observe/",
+    "tests/engine/run/",
+    "tests/engine/secrets/",
+    "tests/engine/test_monitor.py",
+    "tests/faults/",
+    "tests/sandbox/",
+    "tests/sli/",
+    "tests/notify/test_notifier.py",
+    "tests/notify/test_webhook.py",
+    "tests/reporting/test_browser.py",
+    "tests/reporting/test_trackers.py",
+    "tests/reporting/test_two_hour_gameday.py",
+    "tests/loading/test_fuzz.py",
+    "tests/test_processes.py",
+)
+
+# audit events that a unit test must not cause (https://docs.python.org/3/library/audit_events.html)
+_FORBIDDEN = frozenset({"subprocess.Popen", "os.posix_spawn", "os.fork", "os.exec", "socket.bind", "socket.connect"})
+
+
+@dataclass
+class Watch:
+    """What the running unit test did that a unit test must not: filled by the audit hook."""
+
+    thread: int | None = None  # the test's own thread while it runs (background threads of other tests are theirs)
+    seen: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.seen.clear()
+        self.thread = threading.get_ident()
+
+    def stop(self) -> list[str]:
+        self.thread = None
+        return list(self.seen)
+
+    def hook(self, event: str, args: tuple[object, ...]) -> None:
+        if event in _FORBIDDEN and self.thread == threading.get_ident() and len(self.seen) < 5:
+            self.seen.append(f"{event}{_short(args)}")
+
+
+def _short(args: tuple[object, ...]) -> str:
+    text = repr(args[:2])
+    return text if len(text) < 120 else text[:117] + "..."
+
+
+def tier_of(path: Path, root: Path) -> str:
+    relative = path.resolve().relative_to(root).as_posix()
+    return "e2e" if relative.startswith(E2E) else "unit"
+
+
+def assign(items: list[pytest.Item], root: Path, unit_alone: bool) -> None:
+    """Mark every collected test with its tier; unit tests get their timeout.
+
+    The 2 s limit holds when the unit tier runs alone (``unit_alone``); beside the e2e
+    tier's servers on a small machine, a unit test is only stopped when it hangs.
+
+    End-to-end tests of one folder share that folder's servers (a package- or module-scoped
+    sandbox): under pytest-xdist (``--dist loadgroup``) a folder runs on one worker, so each
+    such sandbox starts once, while the folders run side by side.
+    """
+    for item in items:
+        if item.get_closest_marker("e2e") is None and tier_of(Path(item.path), root) == "e2e":
+            item.add_marker(pytest.mark.e2e)
+        if item.get_closest_marker("e2e") is not None:
+            item.add_marker(pytest.mark.xdist_group(Path(item.path).resolve().parent.relative_to(root).as_posix()))
+        else:
+            item.add_marker(pytest.mark.unit)
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(UNIT_TIMEOUT if unit_alone else HANG_TIMEOUT))
+
+
+def install(watch: Watch) -> None:
+    sys.addaudithook(watch.hook)  # audit hooks cannot be removed: the watch is switched on per unit test
