@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gamedays.engine.journal import read_journal  # noqa: E402
+from gamedays.journal.io import read_journal  # noqa: E402
 from gamedays.engine.monitor import Monitor, Tick  # noqa: E402
 from gamedays.model.slo import SLO  # noqa: E402
 from gamedays.model.units import Percentage  # noqa: E402

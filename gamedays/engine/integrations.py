@@ -18,7 +18,7 @@ from typing import Callable, Mapping, Sequence
 from pydantic import BaseModel
 
 from gamedays import __version__
-from gamedays.engine.journal import Journal
+from gamedays.journal.io import Journal
 from gamedays.engine.logs import EventLog, LogFormat, RunLogging, environment_secrets
 from gamedays.engine.metrics import DEFAULT_HOST, DEFAULT_PORT, MetricsServer, RunMetrics
 from gamedays.engine.run import Orchestrator

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Mapping
 
 from gamedays.engine.experiment_process import ExperimentSpec, run_rollbacks
-from gamedays.engine.journal import JOURNAL, Journal, JournalError, read_journal
+from gamedays.journal.io import JOURNAL, Journal, JournalError, read_journal
 from gamedays.engine.target import ExistingTarget
 from gamedays.model.errors import GamedayError
 from gamedays.engine.dr import DRCheck, DRContext

@@ -27,7 +27,7 @@ from gamedays.engine.confirm import Confirmer, TerminalConfirmer, unattended
 from gamedays.engine.dr import DRCheck, DRContext, check_ids
 from gamedays.engine.experiment_process import ChildEvent, ExperimentProcess, ExperimentSpec, run_rollbacks
 from gamedays.engine.guardrails import Guardrails
-from gamedays.engine.journal import JOURNAL, Journal, JournalError, read_journal
+from gamedays.journal.io import JOURNAL, Journal, JournalError, read_journal
 from gamedays.engine.monitor import Monitor
 from gamedays.engine.progress import Progress
 from gamedays.engine.started import gameday_started

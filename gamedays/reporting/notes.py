@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from gamedays.engine.journal import JOURNAL
+from gamedays.journal.io import JOURNAL
 from gamedays.model.errors import GamedayError, InvalidInput
 from gamedays.model.notes import MAX_NAME, MAX_TEXT, Note
 from gamedays.model.redact import mask_credentials

@@ -21,7 +21,7 @@ from typing import Sequence
 
 from gamedays import __version__
 from gamedays.atomicfile import write_atomically
-from gamedays.engine.journal import JOURNAL, JournalError, read_journal
+from gamedays.journal.io import JOURNAL, JournalError, read_journal
 from gamedays.model.errors import GamedayError
 from gamedays.model.events import GamedayStarted
 from gamedays.model.outcomes import ExitCode, Outcome

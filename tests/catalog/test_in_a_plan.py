@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gamedays.engine.journal import read_journal
+from gamedays.journal.io import read_journal
 from tests.catalog.support import Target
 
 REPO = Path(__file__).resolve().parents[2]

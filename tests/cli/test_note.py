@@ -15,7 +15,7 @@ from tests.support import REPO
 WRITER = """
 import sys, time
 from pathlib import Path
-from gamedays.engine.journal import Journal
+from gamedays.journal.io import Journal
 from gamedays.model.outcomes import Outcome
 from tests.reporting.journals import Gameday, info
 gd = Gameday([info("pod-kill")])

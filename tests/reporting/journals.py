@@ -15,7 +15,7 @@ from typing import Sequence
 
 from pydantic import BaseModel
 
-from gamedays.engine.journal import Journal
+from gamedays.journal.io import Journal
 from gamedays.model.dr import DRPhase, DRStepKind, DRStepOutcome
 from gamedays.model.events import (
     CoverageInfo,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gamedays.engine.journal import read_journal
+from gamedays.journal.io import read_journal
 from gamedays.model.events import Mode
 from gamedays.model.outcomes import Outcome
 from gamedays.reporting.analysis import analyse

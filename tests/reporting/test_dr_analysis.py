@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gamedays.engine.journal import read_journal
+from gamedays.journal.io import read_journal
 from gamedays.model.dr import DROutcome, DRPhase, DRStepKind, DRStepOutcome
 from gamedays.model.events import DRFinished, DRStarted, DRStepDone, DRWrites, Interrupted
 from gamedays.model.outcomes import ExitCode, Outcome

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gamedays.engine.journal import read_journal
+from gamedays.journal.io import read_journal
 from gamedays.model.events import PhaseStarted
 from gamedays.model.outcomes import Outcome
 from gamedays.reporting.analysis import analyse

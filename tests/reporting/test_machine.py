@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from gamedays.engine.journal import read_journal
+from gamedays.journal.io import read_journal
 from gamedays.model.events import SLOInfo
 from gamedays.model.outcomes import Outcome
 from gamedays.reporting.actions import Action

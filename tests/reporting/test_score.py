@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gamedays.engine.journal import read_journal
+from gamedays.journal.io import read_journal
 from gamedays.model.dr import DROutcome
 from gamedays.reporting.analysis import analyse
 from gamedays.reporting.render import render_report

@@ -6,7 +6,7 @@ import json
 import time
 
 from gamedays.engine.integrations import Integrations
-from gamedays.engine.journal import Journal
+from gamedays.journal.io import Journal
 from gamedays.engine.logs import LogFormat
 from gamedays.loading.plan import load_plan
 from tests.notify.events import finished, guardrail, started

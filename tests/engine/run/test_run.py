@@ -11,7 +11,7 @@ import time
 
 import dns.resolver
 
-from gamedays.engine.journal import read_journal
+from gamedays.journal.io import read_journal
 from gamedays.reporting.analysis import analyse
 from tests.engine.run.conftest import (
     REPO,

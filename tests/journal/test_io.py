@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gamedays.engine.journal import Journal, read_journal
+from gamedays.journal.io import Journal, read_journal
 from gamedays.model.events import GamedayFinished, SampleTaken, StepStarted
 from gamedays.model.outcomes import Outcome
 
