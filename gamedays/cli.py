@@ -6,9 +6,12 @@ Every command exits with one of the codes of :class:`gamedays.model.outcomes.Exi
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 import click
 
@@ -17,10 +20,13 @@ from gamedays.model.errors import GamedayError
 from gamedays.model.outcomes import ExitCode
 
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import ContextManager, Mapping
 
     from gamedays.model.environment import Target
+    from gamedays.engine.integrations import Integrations
+    from gamedays.model.events import Mode
+    from gamedays.model.loaded import LoadedPlan
+    from gamedays.reporting.analysis import Analysis
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -28,6 +34,7 @@ Exit codes:
   1  the gameday ran but found deviations or missed targets
   2  invalid input or usage
   3  aborted or interrupted
+  70 internal error (a bug): the log named on stderr holds the traceback
 """
 
 
@@ -115,8 +122,12 @@ def recover(folder: str) -> None:
     from pathlib import Path
 
     from gamedays.engine.recover import recover as recover_faults
+    from gamedays.engine.report_lock import ReportLock
 
-    results = recover_faults(Path(folder), os.environ, _existing_target)
+    with ReportLock(Path(folder), "gameday recover") as lock:  # never while a run or another recover writes there
+        if lock.previous is not None:
+            click.echo(f"taking over the lock left by {lock.previous.describe()} (no longer running)")
+        results = recover_faults(Path(folder), os.environ, _existing_target)
     if not results:
         click.echo(f"{folder}: no fault is left open; nothing to recover")
         return
@@ -139,70 +150,91 @@ def _run_plan(
 
     from gamedays.engine.integrations import Integrations
     from gamedays.engine.logs import LogFormat
-    from gamedays.engine.run import Orchestrator
+    from gamedays.engine.report_lock import ReportLock
     from gamedays.loading.plan import load_plan
-    from gamedays.loading.source import display_path
     from gamedays.loading.summary import plan_summary
     from gamedays.model.environment import check_confirmation
     from gamedays.model.events import Mode
-    from gamedays.reporting.render import render_report
 
     loaded = load_plan(plan_path)
     check_confirmation(loaded.plan.environment, confirm)
     targeted = _target(loaded.plan.environment, os.environ)  # the sandbox extra checked before anything starts
-    click.echo(plan_summary(loaded))
-    mode = Mode.REHEARSAL if rehearsal else Mode.RUN
-    report_dir = loaded.report_dir / "rehearsal" if rehearsal else loaded.report_dir
-    integrations = Integrations(  # webhooks resolved, metrics port bound: errors before the gameday starts
-        loaded, os.environ, report_dir=report_dir, log_format=LogFormat(log_format),
-        metrics_host=metrics_host, metrics_port=metrics_port,
-    )
-    with integrations:
-        if integrations.metrics_url:
-            click.echo(f"metrics: {integrations.metrics_url}")
-        with targeted as target:
-            click.echo(f"target: {target.description}")
-            integrations.add_secrets(target.env)
-            live = sys.stdout.isatty()
-            answers = sys.stdin if sys.stdin is not None and sys.stdin.isatty() else None  # manual DR steps
-            orchestrator = Orchestrator(
-                loaded, target, mode=mode, report_dir=report_dir, out=sys.stdout, live=live, answers=answers,
-                listeners=integrations.listeners,
-            )
-            integrations.journal_through(orchestrator)
-            result = orchestrator.run()
-            _shield_the_finish()  # the report and the sandbox's teardown must not be cut short by a late Ctrl-C
-        integrations.run_ended(result.journal)
-        analysis = result.analysis
-        click.echo(f"\njournal: {display_path(result.journal)}")
-        rendered = render_report(report_dir, [f.value for f in loaded.plan.report.formats])
-        click.echo("report:  " + ", ".join(display_path(p) for p in rendered.paths))
-        integrations.finish(result.journal, display_path(rendered.folder), [a.title for a in rendered.report.actions])
-    for step in analysis.steps:
-        facts = [step.outcome.value]
-        if step.time_to_detect is not None:
-            facts.append(f"detected in {step.time_to_detect:.1f}s")
-        if step.time_to_recover is not None:
-            facts.append(f"recovered in {step.time_to_recover:.1f}s")
-        elif step.fault_start is not None and step.time_to_detect is None:
-            facts.append("no SLO breached")
-        elif step.recovered_in_time is False:
-            facts.append("did NOT recover in time")
-        if step.detection_to_abort is not None:
-            facts.append(f"aborted {step.detection_to_abort:.2f}s after detection")
-        click.echo(f"  {step.id:24} " + ", ".join(facts))
-    for check in analysis.disaster_recovery:
-        facts = [check.outcome.value]
-        if check.rto is not None:
-            facts.append(f"RTO {check.rto:.1f}s of {check.rto_target:g}s")
-        if check.rpo is not None:
-            target = f" of {check.rpo_target:g}s" if check.rpo_target is not None else ""
-            facts.append(f"RPO {check.rpo:.1f}s{target} ({check.writes_lost} of {check.writes_acknowledged} writes lost)")
-        if check.failed_step:
-            facts.append(f"failed at {check.failed_step!r}")
-        click.echo(f"  DR {check.id:21} " + ", ".join(facts))
-    click.echo(f"{'rehearsal' if rehearsal else 'gameday'} {analysis.outcome.value}")
+    # one writer per gameday: a rehearsal locks the same folder as the run (its journal lives below it);
+    # taken before anything starts, is injected, or renames a journal
+    with ReportLock(loaded.report_dir, "gameday rehearse" if rehearsal else "gameday run") as lock, _run_signals():
+        if lock.previous is not None:
+            click.echo(f"taking over the lock left by {lock.previous.describe()} (no longer running)")
+        click.echo(plan_summary(loaded))
+        mode = Mode.REHEARSAL if rehearsal else Mode.RUN
+        report_dir = loaded.report_dir / "rehearsal" if rehearsal else loaded.report_dir
+        integrations = Integrations(  # webhooks resolved, metrics port bound: errors before the gameday starts
+            loaded, os.environ, report_dir=report_dir, log_format=LogFormat(log_format),
+            metrics_host=metrics_host, metrics_port=metrics_port,
+        )
+        with integrations:
+            try:
+                analysis = _gameday(loaded, integrations, targeted, mode, report_dir)
+            except (KeyboardInterrupt, SystemExit, GamedayError):
+                raise
+            except BaseException as exc:  # a bug (ours or a plugin's): its traceback in gameday.log, exit 70
+                logging.getLogger("gamedays").critical("internal error: %s: %s", type(exc).__name__, exc, exc_info=exc)
+                raise InternalError(report_dir / "gameday.log") from exc
+        for step in analysis.steps:
+            facts = [step.outcome.value]
+            if step.time_to_detect is not None:
+                facts.append(f"detected in {step.time_to_detect:.1f}s")
+            if step.time_to_recover is not None:
+                facts.append(f"recovered in {step.time_to_recover:.1f}s")
+            elif step.fault_start is not None and step.time_to_detect is None:
+                facts.append("no SLO breached")
+            elif step.recovered_in_time is False:
+                facts.append("did NOT recover in time")
+            if step.detection_to_abort is not None:
+                facts.append(f"aborted {step.detection_to_abort:.2f}s after detection")
+            click.echo(f"  {step.id:24} " + ", ".join(facts))
+        for check in analysis.disaster_recovery:
+            facts = [check.outcome.value]
+            if check.rto is not None:
+                facts.append(f"RTO {check.rto:.1f}s of {check.rto_target:g}s")
+            if check.rpo is not None:
+                target = f" of {check.rpo_target:g}s" if check.rpo_target is not None else ""
+                facts.append(f"RPO {check.rpo:.1f}s{target} ({check.writes_lost} of {check.writes_acknowledged} writes lost)")
+            if check.failed_step:
+                facts.append(f"failed at {check.failed_step!r}")
+            click.echo(f"  DR {check.id:21} " + ", ".join(facts))
+        click.echo(f"{'rehearsal' if rehearsal else 'gameday'} {analysis.outcome.value}")
     raise SystemExit(int(analysis.exit_code))
+
+
+def _gameday(
+    loaded: LoadedPlan, integrations: Integrations, targeted: ContextManager[Target], mode: Mode, report_dir: Path
+) -> Analysis:
+    """The sandbox (if one of its own) up, the orchestrator's run, the report; SIGHUP/SIGTERM unwind it all."""
+
+    from gamedays.engine.run import Orchestrator
+    from gamedays.loading.source import display_path
+    from gamedays.reporting.render import render_report
+
+    if integrations.metrics_url:
+        click.echo(f"metrics: {integrations.metrics_url}")
+    with targeted as target:
+        click.echo(f"target: {target.description}")
+        integrations.add_secrets(target.env)
+        live = sys.stdout.isatty()
+        answers = sys.stdin if sys.stdin is not None and sys.stdin.isatty() else None  # manual DR steps
+        orchestrator = Orchestrator(
+            loaded, target, mode=mode, report_dir=report_dir, out=sys.stdout, live=live, answers=answers,
+            listeners=integrations.listeners,
+        )
+        integrations.journal_through(orchestrator)
+        result = orchestrator.run()
+        _shield_the_finish()  # the report and the sandbox's teardown must not be cut short by a late signal
+    integrations.run_ended(result.journal)
+    click.echo(f"\njournal: {display_path(result.journal)}")
+    rendered = render_report(report_dir, [f.value for f in loaded.plan.report.formats])
+    click.echo("report:  " + ", ".join(display_path(p) for p in rendered.paths))
+    integrations.finish(result.journal, display_path(rendered.folder), [a.title for a in rendered.report.actions])
+    return result.analysis
 
 
 @cli.command()
@@ -399,15 +431,52 @@ def _existing_target(environment: str, env: Mapping[str, str]) -> Target | None:
 
 
 def _shield_the_finish() -> None:
-    """From here to exit, SIGINT/SIGTERM only say that gameday is finishing (the faults are already undone)."""
+    """From here to exit, SIGINT/SIGTERM/SIGHUP only say that gameday is finishing (the faults are already undone).
+
+    The handlers :func:`_run_signals` saved are put back when the run returns.
+    """
     import os
     import signal
 
     def finishing(signum: int, frame: object) -> None:
-        os.write(2, b"gameday is finishing: writing the report and stopping what it started\n")
+        with contextlib.suppress(OSError):  # the terminal may be gone (EIO): the finish goes on regardless
+            os.write(2, b"gameday is finishing: writing the report and stopping what it started\n")
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, finishing)
+
+
+class InternalError(Exception):
+    """A bug (ours or a plugin's), never a user's mistake: exit 70, the traceback in ``log``."""
+
+    def __init__(self, log: Path) -> None:
+        super().__init__(str(log))
+        self.log = log
+
+
+@contextlib.contextmanager
+def _run_signals() -> Iterator[None]:
+    """For a whole run: SIGTERM/SIGHUP unwind as Ctrl-C does (a sandbox of its own is stopped, also while it
+    starts); stdout/stderr survive a terminal that went away; every handler and stream is restored after."""
+    import signal
+
+    from gamedays.engine.terminal import SurvivingStream
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.getsignal(sig) for sig in signals}
+    streams = sys.stdout, sys.stderr
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
+    sys.stdout, sys.stderr = SurvivingStream(sys.stdout, "stdout"), SurvivingStream(sys.stderr, "stderr")
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = streams
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _log_to(path: Path) -> None:
@@ -431,6 +500,40 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(ExitCode.INVALID)
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        _echo_safely("interrupted")
         sys.exit(ExitCode.ABORTED)
+    except InternalError as exc:
+        _echo_safely(f"gameday: internal error (a bug, not your mistake): the traceback is in {exc.log}")
+        sys.exit(ExitCode.INTERNAL)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # a bug before a run's log exists: its traceback in a file of its own
+        _echo_safely(f"gameday: internal error (a bug, not your mistake): the traceback is in {_crash_log(exc)}")
+        sys.exit(ExitCode.INTERNAL)
     sys.exit(result if isinstance(result, int) else ExitCode.OK)
+
+
+def _echo_safely(text: str) -> None:
+    with contextlib.suppress(OSError):
+        click.echo(text, err=True)
+
+
+def _crash_log(exc: BaseException) -> Path:
+    """Write ``exc``'s traceback under $GAMEDAY_HOME (or the temp dir when that is not writable)."""
+    import os
+    import tempfile
+    import time
+    import traceback
+
+    from gamedays.sandbox.registry import home
+
+    text = "".join(traceback.format_exception(exc))
+    name = f"internal-error-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+    for folder in (home(), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text, encoding="utf-8")
+            return folder / name
+        except OSError:
+            continue
+    return Path(name)

@@ -144,6 +144,7 @@ class Orchestrator:
         path = _fresh_journal(self.report_dir)
         self._journal = Journal(path)
         stopped_early = False
+        crashed = False  # an internal error (a bug of ours or of a plugin) escaped the loop
         try:
             self._record(gameday_started(self.loaded, self.mode, self._slos, self._dr_ids))
             monitor.start()
@@ -153,6 +154,9 @@ class Orchestrator:
                     stopped_early = self._disaster_recovery()
             else:
                 stopped_early = True
+        except BaseException as exc:
+            crashed = not isinstance(exc, (KeyboardInterrupt, SystemExit))
+            raise
         finally:
             monitor.stop(drain=monitor_settings.timeout.seconds + 1)
             if self._interrupted.is_set():
@@ -162,6 +166,8 @@ class Orchestrator:
             analysis = analyse(events)
             outcome = Outcome.ABORTED if stopped_early or self._interrupted.is_set() else analysis.outcome
             code = ExitCode.ABORTED if outcome is Outcome.ABORTED else analysis.exit_code
+            if crashed:
+                outcome, code = Outcome.ERROR, ExitCode.INTERNAL
             self._record(GamedayFinished(at=time.time(), outcome=outcome, exit_code=int(code)))
             self._journal.close()
         return RunResult(analyse(read_journal(path).events), path)
@@ -267,23 +273,12 @@ class Orchestrator:
         self.guardrails.arm()
         process = ExperimentProcess(spec, on_event=lambda event: self._on_child(step.id, event))
         process.start()
-        aborted = False
-        while process.running():
-            if not aborted and self.guardrails.tripped.is_set():
-                trip = self.guardrails.trip
-                assert trip is not None
-                process.interrupt()
-                aborted = True
-                self._record(
-                    GuardrailTripped(
-                        at=time.time(), step=step.id, reason=trip.reason, slo=trip.slo,
-                        breach_started=trip.breach_started, detected_at=trip.detected_at, detail=trip.detail,
-                    )
-                )
-            if self._interrupted.is_set():
-                self._report_signals()
-                process.interrupt()
-            time.sleep(POLL)
+        try:
+            aborted = self._watch(step.id, process)
+        except BaseException:  # an internal error: the fault must still be undone before it propagates
+            process.interrupt()
+            process.wait()
+            raise
         result = process.wait()
         self._report_signals()
         self.guardrails.disarm()
@@ -315,6 +310,27 @@ class Orchestrator:
             )
         )
         return outcome
+
+    def _watch(self, step: str, process: ExperimentProcess) -> bool:
+        """Poll the running experiment: guardrails and signals interrupt it. True when the guardrails aborted it."""
+        aborted = False
+        while process.running():
+            if not aborted and self.guardrails.tripped.is_set():
+                trip = self.guardrails.trip
+                assert trip is not None
+                process.interrupt()
+                aborted = True
+                self._record(
+                    GuardrailTripped(
+                        at=time.time(), step=step, reason=trip.reason, slo=trip.slo,
+                        breach_started=trip.breach_started, detected_at=trip.detected_at, detail=trip.detail,
+                    )
+                )
+            if self._interrupted.is_set():
+                self._report_signals()
+                process.interrupt()
+            time.sleep(POLL)
+        return aborted
 
     def _recover(self, resolved: ResolvedStep) -> bool:
         """Wait for the step's SLOs to be back (up to recover_within), then the cooldown. False if interrupted."""
@@ -385,8 +401,11 @@ class Orchestrator:
     # ------------------------------------------------------------------ signals
 
     def _install_signal_handlers(self) -> dict[int, object]:
-        """SIGINT/SIGTERM set flags only (no I/O, no lock in a handler); the main loop reports them."""
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        """SIGINT/SIGTERM/SIGHUP set flags only (no I/O, no lock in a handler); the main loop reports them.
+
+        SIGHUP (the terminal or SSH session went away) is handled as SIGTERM is: rollbacks, journal closed.
+        """
+        previous = {sig: signal.getsignal(sig) for sig in INTERRUPTING_SIGNALS}
 
         def handler(signum: int, frame: FrameType | None) -> None:
             if not self._interrupted.is_set():
@@ -408,6 +427,9 @@ class Orchestrator:
             self._signals_reported += 1
 
 
+INTERRUPTING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _outcome(status: str, deviated: bool, crashed: bool, aborted: bool, interrupted: bool) -> Outcome:
     if aborted or interrupted:
         return Outcome.ABORTED
@@ -419,7 +441,11 @@ def _outcome(status: str, deviated: bool, crashed: bool, aborted: bool, interrup
 
 
 def _fresh_journal(folder: Path) -> Path:
-    """The run's journal path; a journal left by an earlier run is kept under a timestamped name."""
+    """The run's journal path; a journal left by an earlier run is kept under a timestamped name.
+
+    The caller holds the folder's lock (:class:`gamedays.engine.report_lock.ReportLock`, taken by
+    the cli's run, rehearse and recover), so the journal renamed here never has a live writer.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / JOURNAL
     if path.exists():

@@ -21,7 +21,7 @@ from gamedays.loading.activities import Unresolved, check_python_provider, valid
 from gamedays.loading.credentials import reject_credentials_in_experiment
 from gamedays.loading.source import Document, display_path
 from gamedays.model.errors import Problem
-from gamedays.model.units import Duration
+from gamedays.model.estimate import Estimate, experiment_estimate
 
 
 class ExperimentProblem(Exception):
@@ -119,33 +119,13 @@ def _with_run_time_values(experiment: dict[str, Any]) -> dict[str, Any]:
     return experiment
 
 
-def estimate(experiment: dict[str, Any]) -> Duration:
-    """The pauses the experiment's method and rollbacks declare: a floor of its run time."""
-    configuration = experiment.get("configuration") or {}
-    total = 0.0
-    for section in ("method", "rollbacks"):
-        for activity in experiment.get(section) or []:
-            if not isinstance(activity, dict):
-                continue
-            pauses = activity.get("pauses") or {}
-            if isinstance(pauses, dict):
-                for key in ("before", "after"):
-                    total += _seconds(pauses.get(key), configuration)
-    return Duration(total)
+def estimate(experiment: dict[str, Any]) -> Estimate:
+    """The experiment's run time (its configuration holding the step's values): expected and longest."""
+    return experiment_estimate(experiment)
 
 
 def problem_at(doc: Document, loc: tuple[Any, ...], path: Path, reason: str) -> Problem:
     return doc.problem(loc, f"{display_path(path)} is not a valid Chaos Toolkit experiment: {reason}")
-
-
-def _seconds(value: Any, configuration: dict[str, Any]) -> float:
-    if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
-        value = configuration.get(value[2:-1])
-    if isinstance(value, bool):
-        return 0.0
-    if isinstance(value, (int, float)) and value >= 0:
-        return float(value)
-    return 0.0
 
 
 def _python_activities(experiment: dict[str, Any]) -> Iterator[tuple[dict[str, Any], Any]]:

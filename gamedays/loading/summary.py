@@ -37,7 +37,8 @@ def plan_summary(loaded: LoadedPlan) -> str:
     budget = f"error budget {guard.error_budget}" if guard.error_budget else "no error-budget limit"
     abort = ", ".join(guard.abort_when) or "nothing"
     lines.append(f"  guardrails   {budget}; abort when {abort} breaches for {guard.tolerate}")
-    lines.append(f"  estimated    {loaded.estimated_duration()}")
+    duration = loaded.estimated_duration()
+    lines.append(f"  duration     about {duration.expected} expected; at most {duration.longest} if every deadline is reached")
     lines.append(f"  report       {display_path(loaded.report_dir)}")
     if plan.components:
         lines.append("  R-4          key components and their DR playbooks:")

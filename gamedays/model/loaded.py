@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from gamedays.model.components import Component, uncovered
+from gamedays.model.estimate import NOTHING, Estimate, activities_estimate
 from gamedays.model.plan import DRCheck, Plan, Step
 from gamedays.model.playbook import Playbook
 from gamedays.model.slo import SLO, SLOCatalog
@@ -18,7 +19,7 @@ class ResolvedStep:
     step: Step
     experiment_path: Path
     experiment: Mapping[str, Any]  # the Chaos Toolkit experiment, as chaoslib loaded it
-    estimate: Duration  # pauses and timeouts the experiment declares
+    estimate: Estimate  # the experiment's waits (pauses, holds) expected; with its timeouts, the longest
 
     @property
     def title(self) -> str:
@@ -45,6 +46,17 @@ class ResolvedDR:
     def rpo(self) -> Duration | None:
         return self.check.rpo or self.playbook.rpo
 
+    def estimate(self, interval: Duration) -> Estimate:
+        """Expected: the automated steps' waits and the checks seen good on two samples; longest: the
+        backup, then the check's own deadline (twice the RTO)."""
+        configuration = self.playbook.configuration
+        expected = NOTHING
+        for _, steps in self.playbook.phases():
+            expected = expected + activities_estimate([s.automated for s in steps if s.automated], configuration)
+        backup = activities_estimate([s.automated for s in self.playbook.backup if s.automated], configuration)
+        checks = 2 * interval.seconds
+        return Estimate.of(expected.expected.seconds + checks, backup.longest.seconds + 2 * self.rto.seconds)
+
 
 @dataclass(frozen=True)
 class LoadedPlan:
@@ -68,14 +80,23 @@ class LoadedPlan:
         covered = {dr.playbook.covers for dr in self.disaster_recovery}
         return uncovered(self.plan.components, covered)
 
-    def estimated_duration(self) -> Duration:
-        """Baseline, each experiment with its recovery wait and cooldown, then the DR checks."""
-        monitor = self.plan.monitor
-        total = monitor.baseline
-        for resolved in self.steps:
-            recovery = resolved.step.recover_within or Duration(0)
-            total = total + resolved.estimate + max(recovery, monitor.cooldown)
-        for dr in self.disaster_recovery:
-            total = total + dr.rto
-        return total
+    def estimated_duration(self) -> Estimate:
+        """Baseline, each experiment with its recovery wait and cooldown, then the DR checks.
 
+        Expected: what a gameday whose targets hold takes (recovery seen on the first fresh sample);
+        longest: every deadline reached (timeouts, recover_within, twice each RTO).
+        """
+        monitor = self.plan.monitor
+        total = Estimate(monitor.baseline, monitor.baseline)
+        fresh_sample = 1.5 * monitor.interval.seconds  # the engine's wait before it checks recovery
+        for resolved in self.steps:
+            deadline = resolved.step.recover_within
+            waits = bool(deadline and resolved.step.hypothesis)
+            recovery = Estimate.of(
+                min(fresh_sample, deadline.seconds) if waits and deadline else 0.0,
+                deadline.seconds if waits and deadline else 0.0,
+            )
+            total = total + resolved.estimate + recovery + Estimate(monitor.cooldown, monitor.cooldown)
+        for dr in self.disaster_recovery:
+            total = total + dr.estimate(monitor.interval)
+        return total

@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     FINDINGS = 1  # the gameday ran but found deviations or missed targets
     INVALID = 2  # invalid input or usage
     ABORTED = 3  # aborted or interrupted
+    INTERNAL = 70  # an internal error (a bug, never a user mistake): the log named on stderr holds the traceback
 
     @classmethod
     def for_outcome(cls, outcome: Outcome) -> ExitCode:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -95,6 +96,9 @@ class Sandbox:
         logs = self.directory / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         try:
+            # first started, last stopped: if this process dies without stopping the sandbox, the watch does
+            watch = processes.spawn(_owner_watch_argv(self.directory), log=logs / "ownerwatch.log")
+            self._on_stop("owner watch", lambda: processes.stop(watch))
             aws = AwsSandbox()
             self.aws = aws
             self._on_stop("aws", aws.stop)
@@ -185,6 +189,11 @@ class Sandbox:
     def _on_stop(self, name: str, stop: Callable[[], Any]) -> None:
         with self._lock:
             self._stops.append((name, stop))
+
+
+def _owner_watch_argv(directory: Path) -> list[str]:
+    owner = processes.identity(os.getpid()) or str(os.getpid())
+    return [sys.executable, "-m", "gamedays.sandbox.ownerwatch", owner, str(directory)]
 
 
 def _replica_argv(dns_address: str) -> list[str]:

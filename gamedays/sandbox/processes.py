@@ -20,6 +20,19 @@ from gamedays.processes import kill, stop
 __all__ = ["UNPRIVILEGED_USER", "drop_privileges_prefix", "is_root", "kill", "spawn", "stop"]
 
 UNPRIVILEGED_USER = "nobody"
+OWNER_ENV = "GAMEDAY_SANDBOX_OWNER"  # who started a process: see gamedays.sandbox.ownerwatch
+
+
+def identity(pid: int) -> str | None:
+    """``pid:starttime`` of a live process (a reused pid gets another), None when gone or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()
+    if not fields or fields[0] in ("Z", "X"):
+        return None
+    return f"{pid}:{fields[19]}"  # field 22 of stat: the start time, in clock ticks since boot
 
 
 def spawn(
@@ -30,8 +43,13 @@ def spawn(
     cwd: Path | None = None,
     as_unprivileged: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in a new session, its output appended to ``log`` (or discarded)."""
+    """Start ``argv`` in a new session, its output appended to ``log`` (or discarded).
+
+    The process (and all it forks) carries this process's :func:`identity` in ``GAMEDAY_SANDBOX_OWNER``:
+    when this process dies without stopping it, the sandbox's owner watch does.
+    """
     command = list(argv)
+    marked = {**(env if env is not None else os.environ), OWNER_ENV: identity(os.getpid()) or str(os.getpid())}
     if as_unprivileged:
         command = [*drop_privileges_prefix(), *command]
     out = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115 - closed below
@@ -41,7 +59,7 @@ def spawn(
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=dict(env) if env is not None else None,
+            env=marked,
             cwd=cwd,
             start_new_session=True,
         )

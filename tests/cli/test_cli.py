@@ -29,7 +29,7 @@ def test_validate_prints_a_summary_of_the_may_plan(gameday, repo, monkeypatch):
     assert "SLOs         4 in use of 5 in probes/slos.yaml" in out
     assert "DR checks    3" in out
     assert "database cluster 'shop-db'" in out and "(RTO 5m, RPO 30s)" in out
-    assert "estimated    19m40s" in out
+    assert "duration     about 1m50.5s expected; at most " in out
     assert "R-4          all 3 key components have a DR playbook" in out
 
 

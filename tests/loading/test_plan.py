@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from gamedays.loading.experiments import estimate, with_values
 from gamedays.loading.plan import load_plan
 from gamedays.model.components import ComponentKind
 from gamedays.model.plan import OnFailure, ReportFormat
@@ -52,11 +53,27 @@ def test_dr_targets_come_from_the_plan_or_the_playbook(repo):
     assert (kubernetes.rto, kubernetes.rpo) == (Duration(600), Duration(60))  # rpo from the playbook
 
 
-def test_the_estimate_adds_baseline_experiments_recovery_and_dr(repo):
+def test_the_expected_duration_counts_waits_and_the_longest_every_deadline(repo):
     loaded = load_plan(repo / "plans/2024-05.yaml")
-    # 30s baseline; pod-kill: 5s pause + max(30s, 20s cooldown); failover: max(60s, 20s); dns: 5s + max(30s, 20s);
-    # DR: 5m + 2m + 10m
-    assert loaded.estimated_duration() == Duration(30 + 5 + 30 + 60 + 5 + 30 + 300 + 120 + 600)
+    duration = loaded.estimated_duration()
+    # expected: 30s baseline; pod-kill 5s pause, failover no wait, dns hold_seconds 5 (the step's with:);
+    # each recovery seen on the first fresh sample (1.5s at a 1s interval) and a 20s cooldown;
+    # each DR check confirmed on two samples (2s), the namespace restore waits out no timeout
+    assert duration.expected == Duration(30 + (5 + 1.5 + 20) + (0 + 1.5 + 20) + (5 + 1.5 + 20) + 2 + 2 + 2)
+    # what the demo takes (README: a little over two minutes) bounds the expected figure from above
+    assert duration.expected <= Duration(130)
+    # longest: the failover's recovery_timeout (30s) and probe timeouts (2s twice), recover_within (30s, 60s,
+    # 30s), the DR checks' deadlines (twice 5m, 2m, 10m) and their backups' timeouts
+    assert Duration(30 + 3 * 20 + 30 + 60 + 30 + 2 * (300 + 120 + 600)) <= duration.longest
+    assert duration.longest >= duration.expected
+
+
+def test_a_step_with_a_longer_hold_expects_longer(repo):
+    loaded = load_plan(repo / "plans/2024-05.yaml")
+    dns = next(s for s in loaded.steps if s.step.id == "dns-record-loss")
+    held = estimate(with_values(dict(dns.experiment), {**dns.step.with_, "hold_seconds": 65}))
+    assert held.expected.seconds - dns.estimate.expected.seconds == 60
+    assert held.longest >= held.expected
 
 
 def test_r4_coverage_reports_each_uncovered_component(tree):
