@@ -67,8 +67,15 @@ class Watch:
         return list(self.seen)
 
     def hook(self, event: str, args: tuple[object, ...]) -> None:
+        if event == "socket.bind" and _port(args) == 0:
+            return  # e.g. urllib3's import-time probe for IPv6; a server on a free port is caught when it is connected to
         if event in _FORBIDDEN and self.thread == threading.get_ident() and len(self.seen) < 5:
             self.seen.append(f"{event}{_short(args)}")
+
+
+def _port(args: tuple[object, ...]) -> int | None:
+    address = args[1] if len(args) > 1 else None
+    return address[1] if isinstance(address, tuple) and len(address) > 1 and isinstance(address[1], int) else None
 
 
 def _short(args: tuple[object, ...]) -> str:
