@@ -79,7 +79,7 @@ class Monitor:
                 break
             try:
                 future.result(remaining)
-            except Exception:  # noqa: BLE001 - a failing delivery is logged by _run
+            except Exception:  # noqa: S110 - a failing delivery is logged by _run
                 pass
         self._pool.shutdown(wait=False, cancel_futures=True)
 

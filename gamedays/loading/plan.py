@@ -59,7 +59,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
             seen[step.id] = doc.line((*loc, "id"))
         for at, name in enumerate(step.hypothesis):
             _check_slo(problems, doc, (*loc, "hypothesis", at), name, known)
-        resolved = _collect(problems, lambda: _resolve_step(doc, loc, base, step))
+        resolved = _collect(problems, lambda: _resolve_step(doc, loc, base, step))  # noqa: B023 - called at once
         if resolved is not None:
             steps.append(resolved)
 
@@ -69,9 +69,9 @@ def load_plan(path: str | Path) -> LoadedPlan:
     recovery = []
     for index, check in enumerate(plan.disaster_recovery):
         loc = ("disaster_recovery", index, "playbook")
-        playbook_path = _collect(problems, lambda: resolve(base, check.playbook, (doc.name, doc.line(loc))))
+        playbook_path = _collect(problems, lambda: resolve(base, check.playbook, (doc.name, doc.line(loc))))  # noqa: B023 - called at once
         playbook = playbook_path and _collect(
-            problems, lambda: load_playbook(playbook_path, named_at=(doc.name, doc.line(loc)), known_slos=known)
+            problems, lambda: load_playbook(playbook_path, named_at=(doc.name, doc.line(loc)), known_slos=known)  # noqa: B023 - called at once
         )
         if playbook is not None:
             recovery.append(ResolvedDR(check=check, playbook_path=playbook_path, playbook=playbook))

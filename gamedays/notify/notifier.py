@@ -97,7 +97,7 @@ class Notifier:
         env: Mapping[str, str],
         on_failure: Callable[[NotificationFailed], None],
         *,
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen: one shared default is safe
         queue_size: int = 64,
     ) -> None:
         self.channels = resolve_channels(settings, env)

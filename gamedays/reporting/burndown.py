@@ -79,7 +79,7 @@ def burndown_chart(
     for amount in (top / 1.15, top / 2.3, 0.0):
         lines.append(Line(LEFT - 3, y(amount), LEFT + PLOT, y(amount), "grid"))
         labels.append(Label(LEFT - 5, _r(y(amount) + 3), share(amount), "tick", "end"))
-    for index, (info, points) in enumerate(curves):
+    for index, (_info, points) in enumerate(curves):
         d = f"M{LEFT} {y(0.0)}"
         for at, amount in points:
             d += f"L{axis.x(at)} {y(amount)}"

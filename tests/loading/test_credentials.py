@@ -8,7 +8,6 @@ Chaos Toolkit's env and vault forms) are accepted, and the repository's own file
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 

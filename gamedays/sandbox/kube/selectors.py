@@ -149,7 +149,7 @@ class FieldSelector:
         terms = []
         for part in text.split(","):
             part = part.strip()
-            for symbol, equal in (("!=", False), ("==", True), ("=", True)):
+            for symbol, equal in (("!=", False), ("==", True), ("=", True)):  # noqa: B007 - used after the loop
                 if symbol in part:
                     path, _, value = part.partition(symbol)
                     break

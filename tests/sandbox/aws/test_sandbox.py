@@ -126,7 +126,7 @@ def test_two_sandboxes_run_side_by_side_and_stop_frees_everything(aws: AwsSandbo
     assert other.pid is None
     other.stop()  # idempotent
     with pytest.raises(SandboxError, match="not started"):
-        other.endpoint_url
+        other.endpoint_url  # noqa: B018 - reading it raises
 
 
 def test_a_port_in_use_is_a_clear_error():

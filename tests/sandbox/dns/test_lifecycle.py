@@ -91,4 +91,4 @@ def test_stop_does_not_wait_for_a_delayed_answer_or_an_idle_tcp_client(zone: Zon
 
 def test_the_port_property_needs_a_started_server():
     with pytest.raises(SandboxError, match="call start"):
-        ZoneServer().port
+        ZoneServer().port  # noqa: B018 - reading it raises
