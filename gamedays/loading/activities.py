@@ -138,9 +138,9 @@ def _parse(origin: str | None) -> _Source:
 
 def _find_function(source: _Source, func: str, depth: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     """A top-level ``def func`` of the module, following ``from x import func`` re-exports."""
-    for node in source.tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == func:
-            return node
+    for statement in source.tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == func:
+            return statement
     for node in ast.walk(source.tree):
         if isinstance(node, ast.ImportFrom) and depth < 4:
             for alias in node.names:
@@ -175,8 +175,8 @@ def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> inspect.Signatur
         params.append(P(arg.arg, kind, default=default))
     if a.vararg:
         params.append(P(a.vararg.arg, P.VAR_POSITIONAL))
-    for arg, default in zip(a.kwonlyargs, a.kw_defaults):
-        params.append(P(arg.arg, P.KEYWORD_ONLY, default=P.empty if default is None else None))
+    for arg, kw_default in zip(a.kwonlyargs, a.kw_defaults):
+        params.append(P(arg.arg, P.KEYWORD_ONLY, default=P.empty if kw_default is None else None))
     if a.kwarg:
         params.append(P(a.kwarg.arg, P.VAR_KEYWORD))
     return inspect.Signature(params)

@@ -112,10 +112,10 @@ def _with_run_time_values(experiment: dict[str, Any]) -> dict[str, Any]:
                     configuration[key] = {**value, "default": "0" if typed else f"<{name} at run time>"}
     # secrets too: chaoslib's validation reads {type: env} secrets and has no default for them
     secrets = experiment.get("secrets")
-    for scope, names in (secrets or {}).items() if isinstance(secrets, dict) else ():
+    for names in (secrets or {}).values() if isinstance(secrets, dict) else ():
         for key, value in (names or {}).items() if isinstance(names, dict) else ():
             if isinstance(value, dict) and value.get("type") == "env" and value.get("key") not in os.environ:
-                secrets[scope][key] = f"<{value.get('key')} at run time>"
+                names[key] = f"<{value.get('key')} at run time>"
     return experiment
 
 

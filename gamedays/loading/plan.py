@@ -50,7 +50,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
     steps = []
     seen: dict[str, int] = {}
     for index, step in enumerate(plan.experiments):
-        loc = ("experiments", index)
+        loc: tuple[str | int, ...] = ("experiments", index)
         if step.id in seen:
             problems.append(
                 doc.problem((*loc, "id"), f"duplicate experiment id '{step.id}' (first used at line {seen[step.id]})")

@@ -234,7 +234,7 @@ def _check_bounds(yaml: YAML, text: str) -> None:
 def _checked_dates(base: type) -> type:
     """A constructor whose dates that do not exist (2024-02-30) are an error at their line, not a crash."""
 
-    class CheckedDates(base):  # type: ignore[misc, valid-type]  # a subclass: the library's table stays as it is
+    class CheckedDates(base):  # type: ignore[misc]  # a subclass: the library's table stays as it is
         def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
             try:
                 return super().construct_yaml_timestamp(node, values)

@@ -188,7 +188,8 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:
 def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     ref = node.get("$ref")
     if ref:
-        return schema["$defs"][ref.rsplit("/", 1)[-1]]
+        found: dict[str, Any] = schema["$defs"][ref.rsplit("/", 1)[-1]]
+        return found
     return node
 
 
