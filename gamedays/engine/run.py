@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from types import FrameType
 from typing import Callable, Mapping, Sequence, TextIO
@@ -55,6 +56,14 @@ from gamedays.reporting.analysis import Analysis, analyse
 
 POLL = 0.05
 logger = logging.getLogger(__name__)
+
+
+class _Stop(Enum):
+    """How the plan's steps ended."""
+
+    NONE = "none"  # every step ran
+    FINDING = "finding"  # a step's finding with on_failure: stop: the plan stopped there (exit 1)
+    ABORTED = "aborted"  # interrupted, the guardrails with on_abort: stop, the error budget spent (exit 3)
 
 
 class PreflightFailed(GamedayError):
@@ -143,14 +152,15 @@ class Orchestrator:
         self._preflight(monitor)
         path = _fresh_journal(self.report_dir)
         self._journal = Journal(path)
-        stopped_early = False
+        stopped_early = False  # aborted before the end: interrupted, the guardrails, the budget
         crashed = False  # an internal error (a bug of ours or of a plugin) escaped the loop
         try:
             self._record(gameday_started(self.loaded, self.mode, self._slos, self._dr_ids))
             monitor.start()
             if self._phase("baseline", None, monitor_settings.baseline.seconds):
-                stopped_early = self._steps()
-                if not stopped_early:
+                stop = self._steps()
+                stopped_early = stop is _Stop.ABORTED
+                if stop is _Stop.NONE:
                     stopped_early = self._disaster_recovery()
             else:
                 stopped_early = True
@@ -192,32 +202,42 @@ class Orchestrator:
                 f"so no fault was injected:\n{lines}"
             )
 
-    def _steps(self) -> bool:
-        """Run every step; True when the gameday stopped before its end."""
+    def _steps(self) -> _Stop:
+        """Run every step; say whether the plan went on to its end, stopped on a finding, or was aborted.
+
+        A step that deviates or errors with ``on_failure: stop`` ends the plan there: the rest is
+        skipped, and the gameday's outcome is that finding's (exit 1), not an abort. A guardrail
+        abort with ``on_abort: stop``, a spent error budget or an interrupt is an abort (exit 3).
+        Either way the stopping step's recovery window is still measured: its rollbacks restored
+        the target, and "did not recover in time" would be a false finding.
+        """
         steps = self.loaded.steps
         for index, resolved in enumerate(steps):
             if self._interrupted.is_set():
-                return True
+                return _Stop.ABORTED
             exhausted = self.guardrails.budget_exhausted()
             if exhausted is not None:
                 self._note(f"error budget allowance spent ({exhausted.detail}): the remaining experiments are skipped")
                 for rest in steps[index:]:
                     self._skip(rest, f"skipped: {exhausted.detail}")
-                return True
+                return _Stop.ABORTED
             outcome = self._step(resolved)
             if self._interrupted.is_set():
-                return True
+                return _Stop.ABORTED
+            stop, why = _Stop.NONE, ""
             if outcome is Outcome.ABORTED and self.plan.guardrails.on_abort is OnFailure.STOP:
-                for rest in steps[index + 1 :]:
-                    self._skip(rest, "skipped: the guardrails stopped the gameday (on_abort: stop)")
-                return True
-            if outcome in (Outcome.ERROR, Outcome.DEVIATED) and resolved.step.on_failure is OnFailure.STOP:
-                for rest in steps[index + 1 :]:
-                    self._skip(rest, f"skipped: {resolved.step.id} failed and its on_failure is stop")
-                return True
+                stop, why = _Stop.ABORTED, "skipped: the guardrails stopped the gameday (on_abort: stop)"
+            elif outcome in (Outcome.ERROR, Outcome.DEVIATED) and resolved.step.on_failure is OnFailure.STOP:
+                stop, why = _Stop.FINDING, f"skipped: {resolved.step.id} {outcome.value} and its on_failure is stop"
             if not self._recover(resolved):
-                return True
-        return False
+                return _Stop.ABORTED  # interrupted during the recovery window or the cooldown
+            if stop is not _Stop.NONE:
+                for rest in steps[index + 1 :]:
+                    self._skip(rest, why)
+                if stop is _Stop.FINDING and self.loaded.disaster_recovery:
+                    self._note(f"{resolved.step.id} {outcome.value} and its on_failure is stop: the DR checks are not run")
+                return stop
+        return _Stop.NONE
 
     def _disaster_recovery(self) -> bool:
         """Run (or, in a rehearsal, precheck) every DR check in order; True when interrupted.
