@@ -130,3 +130,27 @@ def test_the_sandbox_needs_no_confirm_and_refuses_a_wrong_one(gameday, tree):
     wrong = gameday("rehearse", "--confirm", "production", "plans/p.yaml")
     assert wrong.code == 2
     assert wrong.err.strip() == "--confirm production does not match the plan's environment 'sandbox'"
+
+
+@pytest.mark.e2e
+def test_a_run_puts_back_the_signal_handlers_it_found(gameday, staging, http_server, monkeypatch):
+    """`gameday run` in-process (as an embedding tool would call it): SIGINT/SIGTERM/SIGHUP handlers restored."""
+    import signal
+
+    def mine(signum, frame):  # the embedding program's own handler
+        raise AssertionError("not to be called")
+
+    url, _ = http_server
+    monkeypatch.setenv("API_URL", url)
+    staging("staging")
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {sig: signal.getsignal(sig) for sig in watched}
+    try:
+        for sig in watched:
+            signal.signal(sig, mine)
+        result = gameday("run", "--confirm", "staging", "plans/p.yaml")
+        assert result.code == 0, result.out + result.err
+        assert {sig: signal.getsignal(sig) for sig in watched} == {sig: mine for sig in watched}
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
