@@ -14,7 +14,13 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gamedays.model.units import Duration, DurationField, Percentage, PercentageField
+from gamedays.model.units import Duration, Percentage, PercentageField, bounded_duration
+
+_ZERO = Duration(0.0)
+# a source's own deadline and a latency threshold: above 0s, at most 5m; a lag at most 1d; a window at most 366d
+TimeoutField = bounded_duration(_ZERO, Duration(300.0), low_open=True)
+LagField = bounded_duration(_ZERO, Duration(86400.0), low_open=True)
+WindowField = bounded_duration(_ZERO, Duration(366 * 86400.0), low_open=True)
 
 _NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 
@@ -30,11 +36,11 @@ class HttpSLI(_Frozen):
     url: str = Field(min_length=1, description="URL to call; ${NAME} reads the environment")
     method: Literal["GET", "HEAD", "POST", "PUT"] = "GET"
     body: str | None = None
-    timeout: DurationField = Duration(2.0)
+    timeout: TimeoutField = Duration(2.0)
     bad_status: Literal["5xx", "4xx-5xx"] = Field(
         "5xx", description="status codes that count as bad samples"
     )
-    latency_threshold: DurationField | None = Field(
+    latency_threshold: TimeoutField | None = Field(
         None, description="a sample slower than this is bad (a latency SLO)"
     )
 
@@ -47,7 +53,7 @@ class PrometheusSLI(_Frozen):
     query: str = Field(min_length=1, description="PromQL (API) or a metric name with labels (scrape)")
     min: float | None = Field(None, description="the sample is bad below this value")
     max: float | None = Field(None, description="the sample is bad above this value")
-    timeout: DurationField = Duration(2.0)
+    timeout: TimeoutField = Duration(2.0)
 
     @model_validator(mode="after")
     def _bounded(self) -> PrometheusSLI:
@@ -63,7 +69,7 @@ class DnsSLI(_Frozen):
     server: str = Field(min_length=1, description="host:port of the DNS server; ${NAME} allowed")
     name: str = Field(min_length=1)
     rdtype: Literal["A", "AAAA", "CNAME", "SRV", "TXT"] = "A"
-    timeout: DurationField = Duration(1.0)
+    timeout: TimeoutField = Duration(1.0)
 
 
 class PostgresSLI(_Frozen):
@@ -72,8 +78,8 @@ class PostgresSLI(_Frozen):
     source: Literal["postgres"]
     dsn: str = Field(min_length=1, description="connection string; use ${DATABASE_URL}, never a password")
     check: Literal["write", "read", "replication-lag"] = "write"
-    max_lag: DurationField | None = None
-    timeout: DurationField = Duration(2.0)
+    max_lag: LagField | None = None
+    timeout: TimeoutField = Duration(2.0)
 
 
 class KubernetesSLI(_Frozen):
@@ -110,7 +116,7 @@ class SLO(_Frozen):
     external_objective: PercentageField | None = Field(
         None, description="what is promised outside (SLA); the internal objective must be stricter (R-2)"
     )
-    window: DurationField = Duration(30 * 86400.0)
+    window: WindowField = Duration(30 * 86400.0)
 
     @model_validator(mode="after")
     def _internal_stricter(self) -> SLO:
@@ -119,8 +125,6 @@ class SLO(_Frozen):
                 f"internal objective {self.objective} must be stricter than the external "
                 f"objective {self.external_objective} (R-2)"
             )
-        if self.window.seconds <= 0:
-            raise ValueError("window must be longer than 0s")
         return self
 
     @property
