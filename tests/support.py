@@ -52,3 +52,11 @@ class Tree:
 
     def plan(self, text: str = VALID_PLAN, name: str = "plans/p.yaml") -> Path:
         return self.write(name, text)
+
+
+def line_of(text: str, needle: str) -> int:
+    """The 1-based number of the first line of ``text`` holding ``needle`` (tests name lines by content)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} is not in the text")

@@ -22,6 +22,7 @@ from gamedays.loading.experiments import (
     validate_experiment,
     with_values,
 )
+from gamedays.loading.report_folder import report_folder
 from gamedays.loading.source import Document, check_experiment_file, display_path, read_yaml, resolve
 from gamedays.loading.validation import validate_document
 from gamedays.model.errors import InvalidInput, Problem
@@ -76,6 +77,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
         if playbook is not None:
             recovery.append(ResolvedDR(check=check, playbook_path=playbook_path, playbook=playbook))
 
+    report_dir = _collect(problems, lambda: _report_dir(doc, base, plan))
     if problems:
         raise InvalidInput(problems)
     assert catalog is not None
@@ -86,7 +88,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
         catalog=catalog,
         steps=tuple(steps),
         disaster_recovery=tuple(recovery),
-        report_dir=_report_dir(doc, base, plan),
+        report_dir=report_dir,
     )
 
 
@@ -180,4 +182,6 @@ def _collect(problems: list[Problem], load: Any) -> Any:
 
 
 def _report_dir(doc: Document, base: Path, plan: Plan) -> Path:
-    return resolve(base, plan.report.out or f"../reports/{plan.gameday}", (doc.name, doc.line(("report", "out"))))
+    written = plan.report.out or f"../reports/{plan.gameday}"
+    named_at = (doc.name, doc.line(("report", "out") if plan.report.out else ("gameday",)))
+    return report_folder(base, written, named_at)

@@ -232,7 +232,8 @@ def _check_bounds(yaml: YAML, text: str) -> None:
 
 
 def _checked_dates(base: type) -> type:
-    """A constructor whose dates that do not exist (2024-02-30) are an error at their line, not a crash."""
+    """A constructor whose dates that do not exist (2024-02-30) are an error at their line, not a crash,
+    and whose scalars that only look like numbers ("._", "0x_") stay the text written."""
 
     class CheckedDates(base):  # type: ignore[misc]  # a subclass: the library's table stays as it is
         def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
@@ -243,7 +244,21 @@ def _checked_dates(base: type) -> type:
                     node.start_mark.line + 1, f"{node.value!r} is not a date that exists ({exc}); allowed: a real date such as 2024-05-21"
                 ) from None
 
+        def construct_yaml_int(self, node: Any) -> Any:
+            try:
+                return super().construct_yaml_int(node)
+            except (ValueError, IndexError):  # "0x_", "+_": the resolver's pattern is wider than a number
+                return self.construct_yaml_str(node)
+
+        def construct_yaml_float(self, node: Any) -> Any:
+            try:
+                return super().construct_yaml_float(node)
+            except (ValueError, IndexError):  # "._": no digit, so text, as YAML 1.2 reads it
+                return self.construct_yaml_str(node)
+
     CheckedDates.add_constructor("tag:yaml.org,2002:timestamp", CheckedDates.construct_yaml_timestamp)
+    CheckedDates.add_constructor("tag:yaml.org,2002:int", CheckedDates.construct_yaml_int)
+    CheckedDates.add_constructor("tag:yaml.org,2002:float", CheckedDates.construct_yaml_float)
     return CheckedDates
 
 

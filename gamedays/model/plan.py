@@ -11,11 +11,21 @@ import datetime as dt
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from gamedays.model.components import Component
 from gamedays.model.secrets import SecretRefField
-from gamedays.model.units import Duration, DurationField, PercentageField
+from gamedays.model.units import Duration, PositivePercentageField, TargetField, bounded_duration
+
+_ZERO = Duration(0.0)
+_HOUR = Duration(3600.0)
+_DAY = Duration(86400.0)
+# the monitor keeps 4 measurements per SLO under way: a timeout longer than 4 intervals would queue ticks
+TIMEOUT_INTERVALS = 4
+IntervalField = bounded_duration(Duration(0.1), _HOUR)
+SampleTimeoutField = bounded_duration(_ZERO, _HOUR, low_open=True)
+BaselineField = bounded_duration(_ZERO, _DAY)
+PauseField = bounded_duration(_ZERO, _HOUR)
 
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SANDBOX = "sandbox"
@@ -40,10 +50,24 @@ class Team(_Frozen):
 
 
 class Monitor(_Frozen):
-    interval: DurationField = Field(Duration(1.0), description="every SLI is sampled this often")
-    baseline: DurationField = Field(Duration(30.0), description="steady state measured before the first fault")
-    cooldown: DurationField = Field(Duration(20.0), description="pause between experiments")
-    timeout: DurationField = Field(Duration(2.0), description="a sample slower than this counts as bad")
+    interval: IntervalField = Field(Duration(1.0), description="every SLI is sampled this often (100ms to 1h)")
+    baseline: BaselineField = Field(Duration(30.0), description="steady state measured before the first fault (at most 1d)")
+    cooldown: PauseField = Field(Duration(20.0), description="pause between experiments (at most 1h)")
+    timeout: SampleTimeoutField = Field(
+        Duration(2.0), description=f"a sample slower than this counts as bad (above 0s, at most {TIMEOUT_INTERVALS} intervals)"
+    )
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_fits_interval(cls, timeout: Duration, info: ValidationInfo) -> Duration:
+        interval = info.data.get("interval")
+        if isinstance(interval, Duration) and timeout.seconds > TIMEOUT_INTERVALS * interval.seconds:
+            limit = Duration(TIMEOUT_INTERVALS * interval.seconds)
+            raise ValueError(
+                f"{timeout} is not allowed: use a duration longer than 0s and at most {limit} "
+                f"({TIMEOUT_INTERVALS} times monitor.interval {interval})"
+            )
+        return timeout
 
 
 class OnFailure(str, Enum):
@@ -52,11 +76,11 @@ class OnFailure(str, Enum):
 
 
 class Guardrails(_Frozen):
-    error_budget: PercentageField | None = Field(
+    error_budget: PositivePercentageField | None = Field(
         None, description="share of the monthly error budget the whole gameday may burn"
     )
     abort_when: tuple[str, ...] = Field((), description="SLO names whose breach aborts the running experiment")
-    tolerate: DurationField = Field(
+    tolerate: PauseField = Field(
         Duration(5.0), description="how long an abort_when SLO may stay in breach before the abort"
     )
     on_abort: OnFailure = Field(OnFailure.CONTINUE, description="after an abort: go on with the next step, or stop")
@@ -74,7 +98,7 @@ class Step(_Frozen):
     )
     description: str = ""
     hypothesis: tuple[str, ...] = Field((), description="SLO names that must hold and recover")
-    recover_within: DurationField | None = Field(None, description="deadline for the SLOs to recover")
+    recover_within: TargetField | None = Field(None, description="deadline for the SLOs to recover")
     on_failure: OnFailure = OnFailure.CONTINUE
 
 
@@ -82,8 +106,8 @@ class DRCheck(_Frozen):
     """R-4: a playbook exercised during the gameday, measured against its RTO/RPO."""
 
     playbook: str = Field(min_length=1, description="path of a DR playbook, relative to the plan")
-    rto: DurationField | None = Field(None, description="overrides the playbook's RTO target")
-    rpo: DurationField | None = Field(None, description="overrides the playbook's RPO target")
+    rto: TargetField | None = Field(None, description="overrides the playbook's RTO target")
+    rpo: TargetField | None = Field(None, description="overrides the playbook's RPO target")
 
 
 class ReportFormat(str, Enum):

@@ -5,10 +5,14 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from gamedays.model.components import Component
-from gamedays.model.units import Duration, DurationField
+from gamedays.model.sources import dsn_problem, server_problem
+from gamedays.model.units import Duration, TargetField, bounded_duration
+
+# a writer: at most 100 writes a second, at least one a minute
+EveryField = bounded_duration(Duration(0.01), Duration(60.0))
 
 
 class _Frozen(BaseModel):
@@ -67,7 +71,16 @@ class DataWriter(_Frozen):
         description="postgres: a DSN; dns: the server's host:port; kubernetes: a namespace (${NAME} from the environment)",
     )
     zone: str | None = Field(None, description="dns: the zone the writer's records go to")
-    every: DurationField = Field(Duration(0.1), description="one write this often")
+    every: EveryField = Field(Duration(0.1), description="one write this often")
+
+    @field_validator("target")
+    @classmethod
+    def _target_for_kind(cls, target: str, info: ValidationInfo) -> str:
+        problem = {WriterKind.POSTGRES: dsn_problem, WriterKind.DNS: server_problem}.get(info.data.get("kind"))
+        found = problem(target) if problem is not None else None
+        if found is not None:
+            raise ValueError(found)
+        return target
 
     @model_validator(mode="after")
     def _zone_for_dns(self) -> DataWriter:
@@ -80,8 +93,8 @@ class Playbook(_Frozen):
     title: str = Field(min_length=1)
     covers: Component
     disaster: Disaster
-    rto: DurationField = Field(description="recovery time objective")
-    rpo: DurationField | None = Field(None, description="recovery point objective (data loss allowed)")
+    rto: TargetField = Field(description="recovery time objective")
+    rpo: TargetField | None = Field(None, description="recovery point objective (data loss allowed)")
     configuration: dict[str, Any] = Field(
         default_factory=dict, description="Chaos Toolkit configuration for the automated activities (${name})"
     )

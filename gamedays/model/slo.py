@@ -10,17 +10,37 @@ which is how the sandbox's ports reach a catalog.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Callable, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gamedays.model.units import Duration, DurationField, Percentage, PercentageField
+from gamedays.model.sources import dsn_problem, server_problem, url_problem
+
+from gamedays.model.units import Duration, Percentage, PercentageField, bounded_duration
+
+_ZERO = Duration(0.0)
+# a source's own deadline and a latency threshold: above 0s, at most 5m; a lag at most 1d; a window at most 366d
+TimeoutField = bounded_duration(_ZERO, Duration(300.0), low_open=True)
+LagField = bounded_duration(_ZERO, Duration(86400.0), low_open=True)
+WindowField = bounded_duration(_ZERO, Duration(366 * 86400.0), low_open=True)
 
 _NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _allowing(problem: Callable[[str], str | None]) -> Callable[[type, str], str]:
+    """A field validator refusing the values ``problem`` finds wrong (see gamedays.model.sources)."""
+
+    def check(cls: type, value: str) -> str:
+        found = problem(value)
+        if found is not None:
+            raise ValueError(found)
+        return value
+
+    return check
 
 
 class HttpSLI(_Frozen):
@@ -30,13 +50,15 @@ class HttpSLI(_Frozen):
     url: str = Field(min_length=1, description="URL to call; ${NAME} reads the environment")
     method: Literal["GET", "HEAD", "POST", "PUT"] = "GET"
     body: str | None = None
-    timeout: DurationField = Duration(2.0)
+    timeout: TimeoutField = Duration(2.0)
     bad_status: Literal["5xx", "4xx-5xx"] = Field(
         "5xx", description="status codes that count as bad samples"
     )
-    latency_threshold: DurationField | None = Field(
+    latency_threshold: TimeoutField | None = Field(
         None, description="a sample slower than this is bad (a latency SLO)"
     )
+
+    _url = field_validator("url")(_allowing(url_problem))
 
 
 class PrometheusSLI(_Frozen):
@@ -47,7 +69,9 @@ class PrometheusSLI(_Frozen):
     query: str = Field(min_length=1, description="PromQL (API) or a metric name with labels (scrape)")
     min: float | None = Field(None, description="the sample is bad below this value")
     max: float | None = Field(None, description="the sample is bad above this value")
-    timeout: DurationField = Duration(2.0)
+    timeout: TimeoutField = Duration(2.0)
+
+    _url = field_validator("url")(_allowing(url_problem))
 
     @model_validator(mode="after")
     def _bounded(self) -> PrometheusSLI:
@@ -63,7 +87,9 @@ class DnsSLI(_Frozen):
     server: str = Field(min_length=1, description="host:port of the DNS server; ${NAME} allowed")
     name: str = Field(min_length=1)
     rdtype: Literal["A", "AAAA", "CNAME", "SRV", "TXT"] = "A"
-    timeout: DurationField = Duration(1.0)
+    timeout: TimeoutField = Duration(1.0)
+
+    _server = field_validator("server")(_allowing(server_problem))
 
 
 class PostgresSLI(_Frozen):
@@ -72,8 +98,10 @@ class PostgresSLI(_Frozen):
     source: Literal["postgres"]
     dsn: str = Field(min_length=1, description="connection string; use ${DATABASE_URL}, never a password")
     check: Literal["write", "read", "replication-lag"] = "write"
-    max_lag: DurationField | None = None
-    timeout: DurationField = Duration(2.0)
+    max_lag: LagField | None = None
+    timeout: TimeoutField = Duration(2.0)
+
+    _dsn = field_validator("dsn")(_allowing(dsn_problem))
 
 
 class KubernetesSLI(_Frozen):
@@ -110,7 +138,7 @@ class SLO(_Frozen):
     external_objective: PercentageField | None = Field(
         None, description="what is promised outside (SLA); the internal objective must be stricter (R-2)"
     )
-    window: DurationField = Duration(30 * 86400.0)
+    window: WindowField = Duration(30 * 86400.0)
 
     @model_validator(mode="after")
     def _internal_stricter(self) -> SLO:
@@ -119,8 +147,6 @@ class SLO(_Frozen):
                 f"internal objective {self.objective} must be stricter than the external "
                 f"objective {self.external_objective} (R-2)"
             )
-        if self.window.seconds <= 0:
-            raise ValueError("window must be longer than 0s")
         return self
 
     @property

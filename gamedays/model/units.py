@@ -117,6 +117,54 @@ DurationField = Annotated[
     WithJsonSchema(_schema(DURATION_PATTERN, DURATION_HELP, ["30s", "5m", "1h30m"])),
 ]
 
+
+
+def _bounds_text(low: Duration, high: Duration, low_open: bool) -> str:
+    lower = f"longer than {low}" if low_open else f"at least {low}"
+    return f"{lower} and at most {high}"
+
+
+def bounded_duration(low: Duration, high: Duration, *, low_open: bool = False) -> Any:
+    """A duration field refusing values outside ``[low, high]`` (``(low, high]`` with ``low_open``).
+
+    The message names the value written and the bounds, e.g. "0s is not allowed:
+    use a duration longer than 0s and at most 1d".
+    """
+    allowed = _bounds_text(low, high, low_open)
+
+    def check(value: object) -> Duration:
+        duration = parse_duration(value)
+        too_low = duration <= low if low_open else duration < low
+        if too_low or duration > high:
+            raise ValueError(f"{value!s} is not allowed: use a duration {allowed}")
+        return duration
+
+    return Annotated[
+        Duration,
+        PlainValidator(check),
+        PlainSerializer(str, return_type=str),
+        WithJsonSchema(_schema(DURATION_PATTERN, f"{DURATION_HELP}; {allowed}", [str(low if not low_open else high)])),
+    ]
+
+
+# recovery targets (RTO, RPO, recover_within) of plans and playbooks: above zero, at most a day
+TargetField = bounded_duration(Duration(0.0), Duration(86400.0), low_open=True)
+
+
+def _positive_percentage(value: object) -> Percentage:
+    share = parse_percentage(value)
+    if share.fraction <= 0:
+        raise ValueError(f"{value!s} is not allowed: use a percentage above 0% and at most 100%, e.g. 5%")
+    return share
+
+
+PositivePercentageField = Annotated[
+    Percentage,
+    PlainValidator(_positive_percentage),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(_schema(PERCENT_PATTERN, "a percentage above 0% and at most 100%, e.g. 5%", ["5%", "25%"])),
+]
+
 PercentageField = Annotated[
     Percentage,
     PlainValidator(parse_percentage),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from tests.loading.test_bad_input import assert_invalid, validate
 from tests.support import VALID_PLAN
 
@@ -101,3 +103,19 @@ def test_a_symlink_loop_is_refused(tree, gameday):
 def test_a_fifo_as_the_plan_itself_is_refused(tree, gameday):
     os.mkfifo(tree.root / "plans" / "fifo.yaml")
     assert_invalid(validate(gameday, "plans/fifo.yaml"), "plans/fifo.yaml:1: cannot read plans/fifo.yaml: a FIFO (named pipe), not a regular file;")
+
+
+@pytest.mark.parametrize("scalar", ["._", "-._", "0x_", "0b_", "+_"])
+def test_a_scalar_that_only_looks_like_a_number_stays_text(tree, gameday, scalar):
+    tree.plan(VALID_PLAN.replace('title: "May 2024"', f"title: {scalar}"))
+    result = validate(gameday)
+    assert result.code == 0, result.err
+
+
+@pytest.mark.parametrize("scalar", ["._", "0x_"])
+def test_such_a_scalar_where_a_duration_goes_is_a_bad_duration(tree, gameday, scalar):
+    tree.plan(VALID_PLAN.replace("recover_within: 30s", f"recover_within: {scalar}"))
+    assert_invalid(
+        validate(gameday),
+        f"plans/p.yaml:17: experiments[0].recover_within: bad duration '{scalar}': use a number with a unit",
+    )

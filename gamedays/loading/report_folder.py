@@ -1,0 +1,86 @@
+"""The folder a plan's report goes to (``report.out``): never a system folder, never someone else's files.
+
+A run writes its journal, logs and reports there, and ``gameday report`` rewrites
+them: the folder must be absent, empty, or hold only what gameday itself writes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from pathlib import Path
+
+from gamedays.loading.source import resolve
+from gamedays.model.errors import InvalidInput, Problem
+
+# what a run, a rehearsal, `gameday report` and `gameday actions` write in a report folder
+WRITTEN_FILES = (
+    "journal*.jsonl",
+    "report.*",
+    "junit.xml",
+    "actions.*",
+    "notes.jsonl",
+    "tracker.json",
+    "gameday.log*",
+    "*.lock",
+    ".*.tmp",  # an atomic write under way (gamedays.atomicfile)
+)
+WRITTEN_FOLDERS = ("experiments", "dr", "rehearsal")
+SYSTEM_FOLDERS = ("/", "/bin", "/boot", "/dev", "/etc", "/proc", "/root", "/sbin", "/sys", "/usr", "/var")
+UNDER_SYSTEM = ("/dev", "/proc", "/sys")  # nothing below these is a folder for files
+ALLOWED = (
+    "allowed: an absent or empty folder, or one holding only what gameday writes there ("
+    + ", ".join((*WRITTEN_FILES[:-1], *(f"{name}/" for name in WRITTEN_FOLDERS)))
+    + "), outside the system folders and not $HOME itself"
+)
+
+
+def report_folder(base: Path, written: str, named_at: tuple[str, int]) -> Path:
+    """``written`` resolved against ``base`` when a report may go there; InvalidInput at ``named_at`` otherwise."""
+    folder = resolve(base, written, named_at)
+    reason = _refusal(folder, Path(os.path.abspath(Path(base, written))))
+    if reason is None:
+        return folder
+    raise InvalidInput([Problem(*named_at, f"report.out: {written!r} ({folder}) is {reason}; {ALLOWED}")])
+
+
+def _refusal(resolved: Path, written: Path) -> str | None:
+    for path in (written, resolved):
+        if _is_system(path):
+            return "a system folder"
+        if _is_home(path):
+            return "your home folder itself"
+    if not resolved.exists():
+        return None
+    if not resolved.is_dir():
+        return "not a folder"
+    try:
+        entries = sorted(os.listdir(resolved))
+    except OSError as exc:
+        return f"a folder that cannot be listed ({exc.strerror})"
+    foreign = [name for name in entries if not _written_by_gameday(resolved / name)]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        return f"a folder holding files gameday did not write ({shown})"
+    return None
+
+
+def _is_system(path: Path) -> bool:
+    text = str(path)
+    if text in SYSTEM_FOLDERS or (text.count("/") == 1 and fnmatch.fnmatch(text, "/lib*")):
+        return True
+    return any(path.is_relative_to(root) for root in UNDER_SYSTEM)
+
+
+def _is_home(path: Path) -> bool:
+    home = os.environ.get("HOME")
+    if not home:
+        return False
+    return path in (Path(home), Path(os.path.realpath(home)))
+
+
+def _written_by_gameday(entry: Path) -> bool:
+    name = entry.name
+    if entry.is_dir() and not entry.is_symlink():
+        return name in WRITTEN_FOLDERS
+    return entry.is_file() and any(fnmatch.fnmatch(name, pattern) for pattern in WRITTEN_FILES)
