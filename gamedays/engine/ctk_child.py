@@ -38,6 +38,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Iterator
 
+from gamedays.engine.activity_output import bound_outputs, outputs_log_for
 from gamedays.engine.experiment_process import HELD_SIGNALS, SPEC_FORMAT, ChildEvent, EventKind
 
 logger = logging.getLogger("gamedays.engine.ctk_child")  # not __name__: run with -m, that is "__main__"
@@ -151,6 +152,33 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def watch_lifeline(fd: int) -> threading.Thread:
+    """The dead man's switch: a thread reads ``fd`` until EOF, i.e. until the orchestrator holding its write end is gone.
+
+    Then the child interrupts itself as the orchestrator would (SIGINT to its own
+    pid): the method stops, the rollbacks play (an interrupt while they play is
+    ignored, one while starting is held), the Chaos Toolkit journal records
+    ``interrupted`` with them. Nobody watches the SLOs any more, so the fault must
+    not be held. The gameday journal is not written from here: its writer may have
+    died mid-line, and a second writer would interleave with a torn batch; the
+    Chaos Toolkit journal is the record, which ``gameday recover`` reads.
+    """
+    os.set_inheritable(fd, False)  # activities' subprocesses must not keep the orchestrator "alive"
+
+    def watch() -> None:
+        try:
+            while os.read(fd, 4096):
+                pass
+        except OSError as exc:
+            logger.warning("the lifeline cannot be read (%s): taking the orchestrator for gone", exc)
+        logger.warning("the orchestrator is gone (its lifeline closed): interrupting the experiment, the rollbacks will be played")
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=watch, name="lifeline", daemon=True)
+    thread.start()
+    return thread
+
+
 def _event_handler(channel: EventChannel, interruption: Interruption) -> Any:
     """A chaoslib RunEventHandler that forwards the run's steps to the channel (chaoslib imported here)."""
     from chaoslib.run import RunEventHandler
@@ -256,6 +284,7 @@ def main(argv: list[str]) -> int:
     )
     parser = argparse.ArgumentParser(prog="python -m gamedays.engine.ctk_child")
     parser.add_argument("--events-fd", type=int, default=None, help="pipe for the JSON event lines (default: stdout)")
+    parser.add_argument("--lifeline-fd", type=int, default=None, help="pipe whose EOF means the orchestrator is gone")
     parser.add_argument("spec", type=Path)
     args = parser.parse_args(argv)
     fd = sys.stdout.fileno() if args.events_fd is None else args.events_fd
@@ -264,8 +293,10 @@ def main(argv: list[str]) -> int:
     channel = EventChannel(fd)
     try:
         spec = ChildSpec.read(args.spec)
+        if args.lifeline_fd is not None and spec.mode == "run":  # a rollbacks-only run is let finish
+            watch_lifeline(args.lifeline_fd)
         journal = run(spec, channel, interruption)
-        write_journal(journal, spec.journal_path)
+        write_journal(bound_outputs(journal, outputs_log_for(spec.journal_path)), spec.journal_path)
     except (Exception, KeyboardInterrupt, SystemExit) as exc:  # noqa: BLE001 - the child's last word, then exit 2
         logger.error("the experiment could not run: %s", exc, exc_info=not isinstance(exc, (KeyboardInterrupt, SystemExit)))
         return EXIT_ERROR

@@ -15,6 +15,10 @@ The protocol between the two sides lives here, so that both agree on it:
 - events come back as JSON lines on a dedicated pipe (``--events-fd``), so that
   nothing an extension prints can be mistaken for an event; stdout and stderr of
   the child (chaostoolkit's log) go to ``spec.log_path``;
+- the dead man's switch: the child reads a lifeline pipe (``--lifeline-fd``) whose
+  write end only this process holds; EOF means the orchestrator is gone (SIGKILL,
+  a crash) and the child interrupts its method and plays its rollbacks at once, as
+  on :meth:`ExperimentProcess.interrupt`, instead of holding the fault unwatched;
 - the child writes the Chaos Toolkit journal, then sends ``finished``. A child that
   exits without ``finished`` has crashed: :func:`run_rollbacks` plays the
   experiment's rollbacks in a fresh child, from the same spec.
@@ -160,6 +164,7 @@ class ExperimentProcess:
         self._killed = False
         self._log_offset = 0
         self._result: ExperimentResult | None = None
+        self._lifeline: int | None = None  # write end of the dead man's switch, closed once the child is gone
 
     def start(self) -> None:
         """Write the spec file and spawn the child in its own session."""
@@ -176,7 +181,13 @@ class ExperimentProcess:
             except OSError as exc:
                 raise ExperimentProcessError(f"cannot write the spec file {spec_file}: {exc.strerror or exc}") from None
             read_fd, write_fd = os.pipe()
-            argv = [sys.executable, "-m", CHILD_MODULE, "--events-fd", str(write_fd), str(spec_file)]
+            # the dead man's switch: the child reads the lifeline's read end; its write end stays here,
+            # non-inheritable (no other process ever holds it), so EOF tells the child we are gone
+            life_read, life_write = os.pipe()
+            argv = [
+                sys.executable, "-m", CHILD_MODULE, "--events-fd", str(write_fd), "--lifeline-fd", str(life_read),
+                str(spec_file),
+            ]  # fmt: skip
             # the child starts with SIGINT and SIGTERM blocked (the mask is inherited through exec) and
             # unblocks them once its own handlers are in place: an early interrupt() is held, never lost
             held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
@@ -189,15 +200,18 @@ class ExperimentProcess:
                         stderr=log,
                         env=self._child_env(),
                         cwd=self.spec.cwd or self._journal_path.parent,
-                        pass_fds=(write_fd,),
+                        pass_fds=(write_fd, life_read),
                         start_new_session=True,
                     )
             except OSError as exc:
                 os.close(read_fd)
+                os.close(life_write)
                 raise ExperimentProcessError(f"cannot start the experiment process: {exc.strerror or exc}") from None
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, held)
                 os.close(write_fd)  # the child holds the only write end: EOF when it is gone
+                os.close(life_read)
+            self._lifeline = life_write
             reader = threading.Thread(
                 target=self._read_events, args=(read_fd,), name=f"ctk-child-{self._proc.pid}-events", daemon=True
             )
@@ -206,6 +220,7 @@ class ExperimentProcess:
             except BaseException:
                 os.close(read_fd)
                 processes.kill(self._proc)
+                self._cut_lifeline()
                 raise
             self._reader = reader
         logger.info("experiment process %d started (journal %s)", self._proc.pid, self._journal_path)
@@ -257,6 +272,7 @@ class ExperimentProcess:
         except subprocess.TimeoutExpired:
             raise TimeoutError(f"the experiment process {proc.pid} still runs after {timeout:g}s") from None
         processes.stop(proc)  # stragglers of its group would hold the events pipe open
+        self._cut_lifeline()
         reader.join(_READER_GRACE)
         if reader.is_alive():
             logger.warning("events of experiment process %d still open %gs after it exited", proc.pid, _READER_GRACE)
@@ -265,6 +281,12 @@ class ExperimentProcess:
             "experiment process %d ended: exit code %s, status %s", proc.pid, code, self._result.status
         )
         return self._result
+
+    def _cut_lifeline(self) -> None:
+        with self._lock:
+            fd, self._lifeline = self._lifeline, None
+        if fd is not None:
+            os.close(fd)
 
     def _spec_document(self) -> str:
         document = {

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from gamedays.engine.experiment_outcome import read_ctk_journal, unsuccessful_rollbacks
 from gamedays.engine.experiment_process import ExperimentSpec, run_rollbacks
 from gamedays.journal.io import JOURNAL, Journal, JournalError, read_journal
 from gamedays.engine.target import ExistingTarget
@@ -69,6 +70,11 @@ def recover(folder: Path, base_env: Mapping[str, str], existing_environment: Exi
     with Journal(path) as journal:
         for step in still_open:
             fault = armed[step]
+            rolled_back = _rolled_back_by_itself(folder, fault)
+            if rolled_back is not None:
+                journal.append(RollbacksPlayed(at=time.time(), step=step, by="experiment", succeeded=True, detail=rolled_back))
+                results.append(Recovered(step, True, rolled_back))
+                continue
             experiments = folder / "experiments"
             experiments.mkdir(parents=True, exist_ok=True)
             spec = ExperimentSpec(
@@ -77,7 +83,7 @@ def recover(folder: Path, base_env: Mapping[str, str], existing_environment: Exi
                 journal_path=experiments / f"{step}.recover.journal.json",
                 log_path=experiments / f"{step}.recover.log",
                 env=target.env,
-                cwd=Path(fault.experiment_path).parent,
+                cwd=run_cwd(folder, fault),
             )
             result = run_rollbacks(spec)
             succeeded = not result.crashed and result.status == "completed"
@@ -87,6 +93,41 @@ def recover(folder: Path, base_env: Mapping[str, str], existing_environment: Exi
         for info in disasters:
             results.append(_recover_disaster(folder, info, started.gameday, target.env, journal))
     return tuple(results)
+
+
+def run_cwd(folder: Path, fault: FaultArmed) -> Path:
+    """The working directory the run gave the experiment: journaled since it was, else the report's experiments/.
+
+    The rollbacks find the files the method wrote relative to it (the DNS record's backup).
+    A report folder moved since the run keeps its experiments/ beside the journal: used
+    when the journaled folder is gone.
+    """
+    if fault.cwd is not None and Path(fault.cwd).is_dir():
+        return Path(fault.cwd)
+    return folder / "experiments"
+
+
+def _rolled_back_by_itself(folder: Path, fault: FaultArmed) -> str | None:
+    """Why the step needs no replay: its own process played every rollback (its orchestrator gone), else None.
+
+    That process writes its Chaos Toolkit journal once the rollbacks ran; one written
+    before the fault was armed is an earlier run's and proves nothing.
+    """
+    if fault.ctk_journal is None:
+        return None
+    path = folder / fault.ctk_journal
+    try:
+        if path.stat().st_mtime < fault.at:
+            return None
+    except OSError:
+        return None
+    journal = read_ctk_journal(path)
+    if journal is None or journal.get("status") not in ("interrupted", "completed", "aborted", "failed"):
+        return None
+    declared = len(fault.experiment.get("rollbacks") or [])
+    if len(journal.get("rollbacks") or []) != declared or unsuccessful_rollbacks(journal, declared):
+        return None
+    return f"its experiment process played its rollbacks itself (Chaos Toolkit journal {fault.ctk_journal}, status {journal.get('status')})"
 
 
 def open_disasters(events: list[Event]) -> list[DRInfo]:

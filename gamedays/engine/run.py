@@ -290,6 +290,8 @@ class Orchestrator:
                 experiment=redact_document(dict(resolved.experiment)),  # references stay, values never
                 configuration=redact_document(dict(step.with_)),
                 dry=spec.dry,
+                cwd=str(folder.absolute()),
+                ctk_journal=str(spec.journal_path.relative_to(self.report_dir)),
             )
         )
         self.guardrails.arm()

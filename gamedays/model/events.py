@@ -140,6 +140,12 @@ class FaultArmed(_Event):
     experiment: dict[str, Any]  # the Chaos Toolkit body (references to secrets only, never values)
     configuration: dict[str, Any]
     dry: bool = False
+    # the working directory the run gave the experiment (its relative files, e.g. a backup, are there);
+    # None in journals of earlier versions, whose runs used the report folder's experiments/
+    cwd: str | None = None
+    # the Chaos Toolkit journal the run writes: recover reads it to see whether the experiment
+    # process rolled back itself (its orchestrator gone); None in journals of earlier versions
+    ctk_journal: str | None = None
 
 
 class ExperimentProgress(_Event):
@@ -177,7 +183,7 @@ class RollbacksPlayed(_Event):
 
     event: Literal["rollbacks_played"] = "rollbacks_played"
     step: str
-    by: Literal["engine", "recover"]
+    by: Literal["engine", "recover", "experiment"]  # "experiment": its own process, its orchestrator gone
     succeeded: bool
     detail: str = ""
 

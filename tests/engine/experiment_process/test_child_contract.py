@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -242,3 +243,23 @@ def test_a_child_that_cannot_start_says_why_and_leaves_no_pipe_open(tmp_path: Pa
     not_json = ExperimentSpec(experiment([]), {"when": object()}, tmp_path / "j.json", tmp_path / "log", child_env())
     with pytest.raises(ExperimentProcessError, match="cannot be sent to the child: a value of type object"):
         ExperimentProcess(not_json, lambda e: None).start()
+
+
+def test_a_chatty_probe_is_cut_in_the_journal_and_kept_whole_in_a_capped_log(launch: Launch, tmp_path: Path):
+    from gamedays.engine.activity_output import CUT_MARKER, OUTPUT_LIMIT, outputs_log_for
+
+    size = 5 * 1024 * 1024  # a real process printing 5 MB on its stdout
+    chatty = {
+        "type": "probe", "name": "chatty",
+        "provider": {"type": "process", "path": sys.executable, "arguments": ["-c", f"print('x' * {size})"]},
+    }  # fmt: skip
+    run = launch(experiment([chatty, touch("act", "${folder}/action")], folder=str(tmp_path)))
+    result = run.result(60)
+
+    assert (result.status, result.crashed) == ("completed", False)
+    assert (tmp_path / "action").exists()  # the run went on past the chatty probe
+    assert result.journal_path.stat().st_size < 2 * OUTPUT_LIMIT  # not 3 times the output
+    kept = json.loads(result.journal_path.read_text())["run"][0]["output"]
+    assert isinstance(kept, str) and CUT_MARKER in kept and kept.startswith('{"status": 0, "stdout": "xxx')
+    full = outputs_log_for(result.journal_path).read_text()
+    assert full.count("x") >= size and "activity 'chatty'" in full
