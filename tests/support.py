@@ -30,14 +30,6 @@ disaster_recovery:
 """
 
 
-def line_of(path: Path, text: str) -> int:
-    """The first line of ``path`` holding ``text``: tests name lines by content, never by number."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if text in line:
-            return number
-    raise AssertionError(f"{text!r} is not in {path}")
-
-
 class Tree:
     """A folder holding probes/, experiments/, playbooks/ like the repository's, and plans/ to fill."""
 
@@ -54,9 +46,11 @@ class Tree:
         return self.write(name, text)
 
 
-def line_of(text: str, needle: str) -> int:
-    """The 1-based number of the first line of ``text`` holding ``needle`` (tests name lines by content)."""
+def line_of(where: Path | str, needle: str) -> int:
+    """The 1-based number of the first line holding ``needle``, of a file or of a text: tests name lines
+    by content, never by number."""
+    text = where.read_text(encoding="utf-8") if isinstance(where, Path) else where
     for number, line in enumerate(text.splitlines(), start=1):
         if needle in line:
             return number
-    raise AssertionError(f"{needle!r} is not in the text")
+    raise AssertionError(f"{needle!r} is not in {where if isinstance(where, Path) else 'the text'}")

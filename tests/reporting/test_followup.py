@@ -7,6 +7,7 @@ import pytest
 from gamedays.reporting.actions import Status
 from gamedays.reporting.followup import FollowUpError
 from gamedays.reporting.render import render_report
+from tests.support import line_of
 
 
 def rendered(make, name="deviated"):
@@ -19,10 +20,6 @@ def edit(folder, old, new, count=1):
     text = path.read_text()
     assert text.count(old) >= count, old
     path.write_text(text.replace(old, new, count))
-
-
-def line_of(folder, needle):
-    return next(n for n, line in enumerate((folder / "actions.yaml").read_text().splitlines(), start=1) if needle in line)
 
 
 def test_every_action_is_written_open_with_priority_owner_and_due(make):
@@ -97,7 +94,7 @@ def test_an_invalid_edit_names_its_file_and_line_and_what_is_allowed(make, old, 
     with pytest.raises(FollowUpError) as caught:
         render_report(folder)
     first_id = first.review.actions[0].id
-    assert str(caught.value) == f"{folder / 'actions.yaml'}:{line_of(folder, needle)}: " + message.format(id=first_id)
+    assert str(caught.value) == f"{folder / 'actions.yaml'}:{line_of(folder / 'actions.yaml', needle)}: " + message.format(id=first_id)
     assert (folder / "actions.yaml").read_text() == before  # left as the team wrote it
 
 
