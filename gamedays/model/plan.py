@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from gamedays.model.components import Component
 from gamedays.model.secrets import SecretRefField
-from gamedays.model.units import Duration, PositivePercentageField, TargetField, bounded_duration
+from gamedays.model.units import Duration, PositivePercentageField, TargetField, DurationBounds
 
 _ZERO = Duration(0.0)
 _HOUR = Duration(3600.0)
 _DAY = Duration(86400.0)
 # the monitor keeps 4 measurements per SLO under way: a timeout longer than 4 intervals would queue ticks
 TIMEOUT_INTERVALS = 4
-IntervalField = bounded_duration(Duration(0.1), _HOUR)
-SampleTimeoutField = bounded_duration(_ZERO, _HOUR, low_open=True)
-BaselineField = bounded_duration(_ZERO, _DAY)
-PauseField = bounded_duration(_ZERO, _HOUR)
+IntervalField = Annotated[Duration, DurationBounds(Duration(0.1), _HOUR)]
+SampleTimeoutField = Annotated[Duration, DurationBounds(_ZERO, _HOUR, low_open=True)]
+BaselineField = Annotated[Duration, DurationBounds(_ZERO, _DAY)]
+PauseField = Annotated[Duration, DurationBounds(_ZERO, _HOUR)]
 
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SANDBOX = "sandbox"

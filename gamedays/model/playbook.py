@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from gamedays.model.components import Component
 from gamedays.model.sources import dsn_problem, server_problem
-from gamedays.model.units import Duration, TargetField, bounded_duration
+from gamedays.model.units import Duration, TargetField, DurationBounds
 
 # a writer: at most 100 writes a second, at least one a minute
-EveryField = bounded_duration(Duration(0.01), Duration(60.0))
+EveryField = Annotated[Duration, DurationBounds(Duration(0.01), Duration(60.0))]
 
 
 class _Frozen(BaseModel):
@@ -76,7 +76,8 @@ class DataWriter(_Frozen):
     @field_validator("target")
     @classmethod
     def _target_for_kind(cls, target: str, info: ValidationInfo) -> str:
-        problem = {WriterKind.POSTGRES: dsn_problem, WriterKind.DNS: server_problem}.get(info.data.get("kind"))
+        kind = info.data.get("kind")
+        problem = {WriterKind.POSTGRES: dsn_problem, WriterKind.DNS: server_problem}.get(kind) if isinstance(kind, WriterKind) else None
         found = problem(target) if problem is not None else None
         if found is not None:
             raise ValueError(found)

@@ -16,13 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from gamedays.model.sources import dsn_problem, server_problem, url_problem
 
-from gamedays.model.units import Duration, Percentage, PercentageField, bounded_duration
+from gamedays.model.units import Duration, Percentage, PercentageField, DurationBounds
 
 _ZERO = Duration(0.0)
 # a source's own deadline and a latency threshold: above 0s, at most 5m; a lag at most 1d; a window at most 366d
-TimeoutField = bounded_duration(_ZERO, Duration(300.0), low_open=True)
-LagField = bounded_duration(_ZERO, Duration(86400.0), low_open=True)
-WindowField = bounded_duration(_ZERO, Duration(366 * 86400.0), low_open=True)
+TimeoutField = Annotated[Duration, DurationBounds(_ZERO, Duration(300.0), low_open=True)]
+LagField = Annotated[Duration, DurationBounds(_ZERO, Duration(86400.0), low_open=True)]
+WindowField = Annotated[Duration, DurationBounds(_ZERO, Duration(366 * 86400.0), low_open=True)]
 
 _NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic_core import CoreSchema, core_schema
 
 _UNITS = {"ms": (1, 1000), "s": (1, 1), "m": (60, 1), "h": (3600, 1), "d": (86400, 1)}  # (times, divided by)
 _PART = r"(\d+(?:\.\d+)?)(ms|s|m|h|d)"
@@ -124,31 +125,42 @@ def _bounds_text(low: Duration, high: Duration, low_open: bool) -> str:
     return f"{lower} and at most {high}"
 
 
-def bounded_duration(low: Duration, high: Duration, *, low_open: bool = False) -> Any:
-    """A duration field refusing values outside ``[low, high]`` (``(low, high]`` with ``low_open``).
+@dataclass(frozen=True)
+class DurationBounds:
+    """Metadata of a duration field refusing values outside ``[low, high]`` (``(low, high]`` with ``low_open``):
+    ``Annotated[Duration, DurationBounds(low, high)]``.
 
     The message names the value written and the bounds, e.g. "0s is not allowed:
     use a duration longer than 0s and at most 1d".
     """
-    allowed = _bounds_text(low, high, low_open)
 
-    def check(value: object) -> Duration:
+    low: Duration
+    high: Duration
+    low_open: bool = False
+
+    @property
+    def allowed(self) -> str:
+        return _bounds_text(self.low, self.high, self.low_open)
+
+    def check(self, value: object) -> Duration:
         duration = parse_duration(value)
-        too_low = duration <= low if low_open else duration < low
-        if too_low or duration > high:
-            raise ValueError(f"{value!s} is not allowed: use a duration {allowed}")
+        too_low = duration <= self.low if self.low_open else duration < self.low
+        if too_low or duration > self.high:
+            raise ValueError(f"{value!s} is not allowed: use a duration {self.allowed}")
         return duration
 
-    return Annotated[
-        Duration,
-        PlainValidator(check),
-        PlainSerializer(str, return_type=str),
-        WithJsonSchema(_schema(DURATION_PATTERN, f"{DURATION_HELP}; {allowed}", [str(low if not low_open else high)])),
-    ]
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            self.check, serialization=core_schema.plain_serializer_function_ser_schema(str, return_schema=core_schema.str_schema())
+        )
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        example = str(self.high if self.low_open else self.low)
+        return _schema(DURATION_PATTERN, f"{DURATION_HELP}; {self.allowed}", [example])
 
 
 # recovery targets (RTO, RPO, recover_within) of plans and playbooks: above zero, at most a day
-TargetField = bounded_duration(Duration(0.0), Duration(86400.0), low_open=True)
+TargetField = Annotated[Duration, DurationBounds(Duration(0.0), Duration(86400.0), low_open=True)]
 
 
 def _positive_percentage(value: object) -> Percentage:
