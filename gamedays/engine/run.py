@@ -31,7 +31,6 @@ from gamedays.engine.guardrails import Guardrails
 from gamedays.journal.io import JOURNAL, Journal, JournalError, read_journal
 from gamedays.engine.monitor import Monitor
 from gamedays.engine.progress import Progress
-from gamedays.engine.sources import check_expanded_sources
 from gamedays.engine.started import gameday_started
 from gamedays.engine.target import Target
 from gamedays.model.errors import GamedayError
@@ -142,7 +141,6 @@ class Orchestrator:
     # ------------------------------------------------------------------ phases
 
     def _run(self) -> RunResult:
-        check_expanded_sources(self.loaded.catalog_path, self.loaded.catalog.slos, self._slos, self.target.env)
         monitor_settings = self.plan.monitor
         monitor = Monitor(
             self._slos,
