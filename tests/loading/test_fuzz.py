@@ -190,7 +190,6 @@ CORPUS: list[tuple[str, Callable[[Path], None], int]] = [
     ("rto 0ms", _plan_replacing("database-cluster.yaml\n", "database-cluster.yaml\n    rto: 0ms\n"), 2),
     ("report out root", _plan(VALID_PLAN + "report: {out: /}\n"), 2),
     ("catalog alias bomb", _two(_plan(VALID_PLAN), lambda root: (root / CATALOG).write_text(_bomb())), 2),
-    ("catalog ftp url", _two(_plan(VALID_PLAN), _edited(CATALOG, "url: ${SHOP_URL}/orders", "url: ftp://x/orders")), 2),
     ("catalog window 0s", _two(_plan(VALID_PLAN), _edited(CATALOG, "window: 30d", "window: 0s")), 2),
     ("playbook rto 0ms", _two(_plan(VALID_PLAN), _edited(PLAYBOOK, "rto: 2m", "rto: 0ms")), 2),
     ("playbook bad bytes", _two(_plan(VALID_PLAN), lambda root: (root / PLAYBOOK).write_bytes(b"title: \xc3\x28\n")), 2),
