@@ -23,6 +23,7 @@ WRITTEN_FILES = (
     "tracker.json",
     "gameday.log*",
     "*.lock",
+    "*.lock.json",  # the lock's holder (gamedays.engine.report_lock)
     ".*.tmp",  # an atomic write under way (gamedays.atomicfile)
 )
 WRITTEN_FOLDERS = ("experiments", "dr", "rehearsal")
