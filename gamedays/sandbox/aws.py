@@ -48,7 +48,7 @@ DUMMY_ACCESS_KEY_ID = "testing"
 DUMMY_SECRET_ACCESS_KEY = "testing"
 DEFAULT_REGION = "us-east-1"
 #: How long start() waits for the seeded server before giving up (the target is far below).
-START_TIMEOUT = 20.0
+START_TIMEOUT = 60.0  # several sandboxes starting at once on a small, busy machine (CI) take their time
 #: Exit code of the child when its port was taken between choosing and binding it.
 _EXIT_PORT_IN_USE = 3
 _AUTO_PORT_ATTEMPTS = 3

@@ -125,8 +125,9 @@ def test_rpo_is_non_zero_when_the_recovery_restores_an_older_backup(sandbox, tmp
     assert finished["failed_step"] is None and finished["recovered_at"] is not None, finished
     writes = kinds(events, "dr_writes", "database-cluster-from-backup")[0]
     assert writes["error"] is None and writes["lost"] > 0, writes  # written after the backup, gone for good
-    backup_taken = [s for s in kinds(events, "dr_step", "database-cluster-from-backup") if s["phase"] == "backup"][0]["at"]
-    assert writes["first_lost_at"] >= backup_taken - 1.0  # what is lost is what came after the backup
+    # the base backup is consistent as of a moment between its start and its end: what is lost came after its start
+    backup_began = [s for s in kinds(events, "dr_step", "database-cluster-from-backup") if s["phase"] == "backup"][0]["started"]
+    assert writes["first_lost_at"] >= backup_began - 1.0
     assert finished["disaster_at"] - writes["first_lost_at"] > 0  # the RPO: a window of lost data
     # the target: a primary at the same place, a streaming replica, writes through the db record
     assert wait_cluster_streaming(sandbox) == {"primary_in_recovery": False, "streaming_replicas": 1}

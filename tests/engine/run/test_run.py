@@ -119,9 +119,13 @@ def test_sigkill_of_the_orchestrator_then_recover_restores_the_target(sandbox, p
     journal = plans.folder / "report/journal.jsonl"
     try:
         wait_for_journal(journal, lambda ev: any(e.get("kind") == "method_started" for e in ev))
-        time.sleep(1.0)
+        deadline = time.monotonic() + 30
+        while shop_pods(sandbox) and time.monotonic() < deadline:  # the fault in place, on the target
+            time.sleep(0.2)
         everything = descendants(process.pid) | {process.pid}
-        for pid in everything:  # power loss: the orchestrator and its experiment die together
+        # power loss: the orchestrator and its experiment die together (the experiment first, or its
+        # dead man's switch would rightly start the rollbacks in the moment between the two kills)
+        for pid in sorted(everything, key=lambda pid: pid == process.pid):
             try:
                 import os
 

@@ -89,3 +89,46 @@ def test_bad_arguments_name_the_thing_and_what_is_expected(target: Target, tmp_p
     dnszone.backup_zone(server, ZONE, str(tmp_path / "zone.json"), names=NAMES)
     with pytest.raises(ActivityFailed, match="zone backup .*zone.json holds the zone shop.internal., not other.example."):
         dnszone.restore_zone(server, "other.example", str(tmp_path / "zone.json"))
+
+
+def test_a_restore_holds_while_a_writer_keeps_adding_to_a_txt_set(target: Target, tmp_path: Path):
+    """The DR dns check's RPO writer stamps TXT values into one set during the restore: the restore still holds.
+
+    A set of another type must be exactly the backup's; a TXT set may have grown since (the demo once
+    failed here, reading the zone back between the restore and a writer's next stamp).
+    """
+    import threading
+
+    import dns.update
+
+    server, backup = target.env["SANDBOX_DNS"], tmp_path / "zone.json"
+    name = "_gameday-test-writer.shop.internal."
+    host, _, port = server.rpartition(":")
+    stop = threading.Event()
+
+    def stamp(value: int) -> None:
+        update = dns.update.UpdateMessage(ZONE)
+        update.add(name, 60, "TXT", f'"{value}"')
+        dns.query.tcp(update, host, port=int(port), timeout=2)
+
+    stamp(0)
+    dnszone.backup_zone(server, ZONE, str(backup), names=NAMES)
+
+    def writer() -> None:
+        value = 1
+        while not stop.is_set() and value < 2000:
+            stamp(value)
+            value += 1
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        for _ in range(20):  # the writer adds between the restore's update and its read-back, often
+            dnszone.restore_zone(server, ZONE, str(backup), names=[name])
+    finally:
+        stop.set()
+        thread.join(10)
+        cleanup = dns.update.UpdateMessage(ZONE)
+        cleanup.delete(name)
+        dns.query.tcp(cleanup, host, port=int(port), timeout=2)
+    assert answer(target, name, "TXT") is None
