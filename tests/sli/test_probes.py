@@ -49,11 +49,11 @@ def test_http_probe_returns_false_for_a_dead_target_instead_of_raising(caplog):
     assert any("Connection refused" in message for message in caplog.messages)
 
 
-@pytest.mark.parametrize("threshold", [0.05, "50ms", "0.05"])
+@pytest.mark.parametrize("threshold", [0.5, "500ms", "0.5"])
 def test_http_probe_latency_threshold_in_seconds_or_with_a_unit(http_server, threshold: object):
     url, behaviour = http_server
-    assert probes.http_probe(url, latency_threshold=threshold) is True
-    behaviour.delay = 0.2
+    assert probes.http_probe(url, latency_threshold=threshold) is True  # a local answer, even on a busy machine
+    behaviour.delay = 1.5
     assert probes.http_probe(url, latency_threshold=threshold) is False
 
 
