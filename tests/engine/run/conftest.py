@@ -124,3 +124,27 @@ def wait_ready_pods(env: dict[str, str], count: int, timeout: float = 30) -> lis
             return ready
         time.sleep(0.2)
     raise AssertionError(f"expected {count} ready shop pods, saw {len(pods)}")
+
+
+def power_loss(process: subprocess.Popen[str]) -> None:
+    """SIGKILL a running `gameday` and every process under it, as a power loss would, and reap it.
+
+    The experiment dies before the orchestrator: killed the other way round, its dead man's switch
+    would rightly start the rollbacks in the moment between the two kills.
+    """
+    import os
+    import signal
+
+    from tests.sandbox.proctable import alive, descendants
+
+    everything = descendants(process.pid) | {process.pid}
+    for pid in sorted(everything, key=lambda pid: pid == process.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.communicate(timeout=30)
+    deadline = time.monotonic() + 10
+    while alive(everything) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(everything), f"left running after the power loss: {sorted(alive(everything))}"

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import time
 
-from tests.engine.run.conftest import gameday_process, run_gameday, scale_to_zero_experiment, shop_pods, wait_for_journal, wait_ready_pods
-from tests.sandbox.proctable import alive, descendants
+from tests.engine.run.conftest import gameday_process, power_loss, run_gameday, scale_to_zero_experiment, shop_pods, wait_for_journal, wait_ready_pods
 
 
 def events_of(journal):
@@ -48,16 +44,7 @@ def test_a_lock_left_by_a_sigkilled_run_is_taken_over_by_recover(sandbox, plans)
     process = gameday_process(sandbox, "run", str(plan), "--metrics-port", "0")
     try:
         wait_for_journal(report / "journal.jsonl", lambda ev: any(e.get("kind") == "method_started" for e in ev))
-        everything = descendants(process.pid) | {process.pid}
-        for pid in everything:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        process.communicate(timeout=30)
-        deadline = time.monotonic() + 10
-        while alive(everything) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        power_loss(process)
     finally:
         if process.poll() is None:
             process.kill()

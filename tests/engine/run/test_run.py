@@ -17,13 +17,13 @@ from tests.engine.run.conftest import (
     REPO,
     crashing_experiment,
     gameday_process,
+    power_loss,
     run_gameday,
     scale_to_zero_experiment,
     shop_pods,
     wait_for_journal,
     wait_ready_pods,
 )
-from tests.sandbox.proctable import alive, descendants
 
 
 def kinds(events, kind):
@@ -122,24 +122,10 @@ def test_sigkill_of_the_orchestrator_then_recover_restores_the_target(sandbox, p
         deadline = time.monotonic() + 30
         while shop_pods(sandbox) and time.monotonic() < deadline:  # the fault in place, on the target
             time.sleep(0.2)
-        everything = descendants(process.pid) | {process.pid}
-        # power loss: the orchestrator and its experiment die together (the experiment first, or its
-        # dead man's switch would rightly start the rollbacks in the moment between the two kills)
-        for pid in sorted(everything, key=lambda pid: pid == process.pid):
-            try:
-                import os
-
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        process.communicate(timeout=30)
-        deadline = time.monotonic() + 10
-        while alive(everything) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        power_loss(process)
     finally:
         if process.poll() is None:
             process.kill()
-    assert not alive(everything)
     time.sleep(1.0)
     assert len(shop_pods(sandbox)) == 0  # the fault is still in place: nobody rolled it back
     recovered = run_gameday(sandbox, "recover", str(plans.folder / "report"))
