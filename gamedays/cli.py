@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from gamedays.engine.integrations import Integrations
     from gamedays.model.events import Mode
     from gamedays.model.loaded import LoadedPlan
+    from gamedays.journal.verdict import Verdict
     from gamedays.reporting.analysis import Analysis
 
 EXIT_CODES_HELP = """\b
@@ -173,7 +174,7 @@ def _run_plan(
         )
         with integrations:
             try:
-                analysis = _gameday(loaded, integrations, targeted, mode, report_dir)
+                verdict, analysis = _gameday(loaded, integrations, targeted, mode, report_dir)
             except (KeyboardInterrupt, SystemExit, GamedayError):
                 raise
             except BaseException as exc:  # a bug (ours or a plugin's): its traceback in gameday.log, exit 70
@@ -202,13 +203,13 @@ def _run_plan(
             if check.failed_step:
                 facts.append(f"failed at {check.failed_step!r}")
             click.echo(f"  DR {check.id:21} " + ", ".join(facts))
-        click.echo(f"{'rehearsal' if rehearsal else 'gameday'} {analysis.outcome.value}")
-    raise SystemExit(int(analysis.exit_code))
+        click.echo(f"{'rehearsal' if rehearsal else 'gameday'} {verdict.outcome.value}")
+    raise SystemExit(int(verdict.exit_code))
 
 
 def _gameday(
     loaded: LoadedPlan, integrations: Integrations, targeted: ContextManager[Target], mode: Mode, report_dir: Path
-) -> Analysis:
+) -> tuple[Verdict, Analysis]:
     """The sandbox (if one of its own) up, the orchestrator's run, the report; SIGHUP/SIGTERM unwind it all."""
 
     from gamedays.engine.run import Orchestrator
@@ -234,7 +235,7 @@ def _gameday(
     rendered = render_report(report_dir, [f.value for f in loaded.plan.report.formats])
     click.echo("report:  " + ", ".join(display_path(p) for p in rendered.paths))
     integrations.finish(result.journal, display_path(rendered.folder), [a.title for a in rendered.report.actions])
-    return result.analysis
+    return result.verdict, rendered.analysis
 
 
 @cli.command()

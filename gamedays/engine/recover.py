@@ -23,6 +23,7 @@ from typing import Mapping
 from gamedays.engine.experiment_outcome import read_ctk_journal, unsuccessful_rollbacks
 from gamedays.engine.experiment_process import ExperimentSpec, run_rollbacks
 from gamedays.journal.io import JOURNAL, Journal, JournalError, read_journal
+from gamedays.journal.state import fold
 from gamedays.engine.target import ExistingTarget
 from gamedays.model.errors import GamedayError
 from gamedays.engine.dr import DRCheck, DRContext
@@ -31,7 +32,6 @@ from gamedays.model.dr import DRPhase, DRStepOutcome
 from gamedays.model.events import DRFinished, DRInfo, DRStarted, DRStepDone, Event, FaultArmed, GamedayStarted, RollbacksPlayed
 from gamedays.model.loaded import ResolvedDR
 from gamedays.model.plan import DRCheck as PlannedCheck
-from gamedays.reporting.analysis import open_faults
 
 
 class NothingToRecoverFrom(GamedayError):
@@ -54,7 +54,7 @@ def recover(folder: Path, base_env: Mapping[str, str], existing_environment: Exi
     started = next((e for e in events if isinstance(e, GamedayStarted)), None)
     if started is None:
         raise JournalError(f"{path}: the journal has no gameday_started event")
-    still_open = open_faults(events)
+    still_open = fold(events).open_faults()
     disasters = open_disasters(events)
     if not still_open and not disasters:
         return ()

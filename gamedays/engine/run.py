@@ -28,13 +28,16 @@ from gamedays.engine.confirm import Confirmer, TerminalConfirmer, unattended
 from gamedays.engine.dr import DRCheck, DRContext, check_ids
 from gamedays.engine.experiment_process import ChildEvent, ExperimentProcess, ExperimentSpec, run_rollbacks
 from gamedays.engine.guardrails import Guardrails
-from gamedays.journal.io import JOURNAL, Journal, JournalError, read_journal
+from gamedays.journal.io import JOURNAL, Journal, JournalError
+from gamedays.journal.state import GamedayState
+from gamedays.journal.verdict import Verdict, experiment_outcome, run_verdict
 from gamedays.engine.monitor import Monitor
 from gamedays.engine.progress import Progress
 from gamedays.engine.started import gameday_started
 from gamedays.engine.target import Target
 from gamedays.model.errors import GamedayError
 from gamedays.model.events import (
+    Event,
     ExperimentProgress,
     FaultArmed,
     GamedayFinished,
@@ -52,7 +55,6 @@ from gamedays.model.measurement import Measurement
 from gamedays.model.outcomes import ExitCode, Outcome
 from gamedays.model.plan import OnFailure
 from gamedays.model.redact import redact_document
-from gamedays.reporting.analysis import Analysis, analyse
 
 POLL = 0.05
 logger = logging.getLogger(__name__)
@@ -72,7 +74,8 @@ class PreflightFailed(GamedayError):
 
 @dataclass(frozen=True)
 class RunResult:
-    analysis: Analysis
+    verdict: Verdict  # what gameday_finished records: the outcome and the exit code
+    state: GamedayState  # the final state of the fold over the journal (every sample kept)
     journal: Path
 
 
@@ -97,16 +100,16 @@ class Orchestrator:
         self.report_dir = report_dir or loaded.report_dir
         self._preflight_timeout = preflight_timeout
         self._slos = loaded.slos_in_use()
-        monitor = self.plan.monitor
         guard = self.plan.guardrails
         self.guardrails = Guardrails(
-            self._slos,
             abort_when=guard.abort_when,
             tolerate=guard.tolerate.seconds,
             allowance=guard.error_budget.fraction if guard.error_budget else None,
-            interval=monitor.interval.seconds,
         )
-        progress = Progress(out, budget=self.guardrails.budget_spent, live=live) if out is not None else None
+        # the fold of every event recorded: the guardrails' and the verdict's; folded under _recording
+        self._state = GamedayState()
+        self._recording = threading.Lock()
+        progress = Progress(out, budget=self._budget_spent, live=live) if out is not None else None
         self._progress = progress
         self._show: Callable[[BaseModel], None] = progress if progress is not None else (lambda event: None)
         self._note: Callable[[str], None] = progress.note if progress is not None else (lambda text: None)
@@ -172,15 +175,11 @@ class Orchestrator:
             if self._interrupted.is_set():
                 self._report_signals()
                 self._record(Interrupted(at=time.time(), signal=self._signal_name))
-            events = read_journal(path).events
-            analysis = analyse(events)
-            outcome = Outcome.ABORTED if stopped_early or self._interrupted.is_set() else analysis.outcome
-            code = ExitCode.ABORTED if outcome is Outcome.ABORTED else analysis.exit_code
-            if crashed:
-                outcome, code = Outcome.ERROR, ExitCode.INTERNAL
-            self._record(GamedayFinished(at=time.time(), outcome=outcome, exit_code=int(code)))
+            with self._recording:
+                verdict = run_verdict(self._state, stopped_early=stopped_early, crashed=crashed)
+            self._record(GamedayFinished(at=time.time(), outcome=verdict.outcome, exit_code=int(verdict.exit_code)))
             self._journal.close()
-        return RunResult(analyse(read_journal(path).events), path)
+        return RunResult(verdict, self._state, path)
 
     def _preflight(self, monitor: Monitor) -> None:
         """Every SLI answers within objective before any fault; retried briefly (a fresh sandbox warms up)."""
@@ -215,7 +214,8 @@ class Orchestrator:
         for index, resolved in enumerate(steps):
             if self._interrupted.is_set():
                 return _Stop.ABORTED
-            exhausted = self.guardrails.budget_exhausted()
+            with self._recording:
+                exhausted = self.guardrails.budget_exhausted(self._state)
             if exhausted is not None:
                 self._note(f"error budget allowance spent ({exhausted.detail}): the remaining experiments are skipped")
                 for rest in steps[index:]:
@@ -315,7 +315,7 @@ class Orchestrator:
                         detail=replay.error or "",
                     )
                 )
-        outcome = _outcome(result.status, result.deviated, result.crashed, aborted, self._interrupted.is_set())
+        outcome = experiment_outcome(result.status, result.deviated, result.crashed, aborted, self._interrupted.is_set())
         if step.id in self._steady_state_missed and outcome is Outcome.PASSED:
             outcome = Outcome.ERROR
             detail = "the steady-state hypothesis was not met before the fault, so the method did not run"
@@ -389,9 +389,12 @@ class Orchestrator:
 
     def _on_sample(self, slo: str, measurement: Measurement, at: float) -> None:
         self._latest[slo] = measurement.good
-        self.guardrails.observe(slo, measurement, at)
         self._record(SampleTaken(at=at, slo=slo, good=measurement.good, value=measurement.value,
                                  error=measurement.error, elapsed=measurement.elapsed))
+
+    def _budget_spent(self) -> dict[str, float]:
+        with self._recording:
+            return self._state.budget_spent()
 
     def _on_child(self, step: str, event: ChildEvent) -> None:
         if event.kind == "hypothesis_before" and event.met is False:
@@ -399,7 +402,7 @@ class Orchestrator:
         self._record(ExperimentProgress(at=event.at, step=step, kind=event.kind, met=event.met,
                                         status=event.status, deviated=event.deviated))
 
-    def record_external(self, event: BaseModel) -> bool:
+    def record_external(self, event: Event) -> bool:
         """Journal an event from outside the orchestrator (a notification given up); False once the journal is closed."""
         journal = self._journal
         if journal is None or journal.closed:
@@ -410,9 +413,14 @@ class Orchestrator:
             return False
         return True
 
-    def _record(self, event: BaseModel) -> None:
-        if self._journal is not None:
-            self._journal.append(event)
+    def _record(self, event: Event) -> None:
+        """Journal the event, fold it into the state, let the guardrails judge a sample; then tell the listeners."""
+        with self._recording:
+            if self._journal is not None:
+                self._journal.append(event)
+            self._state.apply(event)
+            if isinstance(event, SampleTaken):
+                self.guardrails.observe(self._state, event)
         self._show(event)
         for listener in self._listeners:
             try:
@@ -450,16 +458,6 @@ class Orchestrator:
 
 
 INTERRUPTING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-def _outcome(status: str, deviated: bool, crashed: bool, aborted: bool, interrupted: bool) -> Outcome:
-    if aborted or interrupted:
-        return Outcome.ABORTED
-    if crashed or status in ("failed", "aborted", "crashed"):
-        return Outcome.ERROR
-    if deviated:
-        return Outcome.DEVIATED
-    return Outcome.PASSED
 
 
 def _fresh_journal(folder: Path) -> Path:

@@ -1,14 +1,10 @@
-"""The analysis of a gameday: a pure function of its journal's events.
+"""The analysis of a gameday: the final state of the fold over its journal, plus derived figures.
 
 Re-reading the same journal gives the same analysis, also for a journal left by
-an interrupted or crashed run. Times are seconds; "fault window" runs from the
-experiment's method start to the end of its rollbacks (or of its method when it
-has none).
-
-The engine decides its exit code from :attr:`Analysis.outcome` and
-:attr:`Analysis.exit_code` *before* it writes ``gameday_finished``, so those
-two never depend on the journal being complete; a report marks an incomplete
-journal itself (see :mod:`gamedays.reporting.report`). The fields after the
+an interrupted or crashed run. Times are seconds. The verdicts (each step's, each
+DR check's, the gameday's outcome and exit code) come from
+:mod:`gamedays.journal.verdict`, the same rules the engine records its verdict
+with; a report marks an incomplete journal itself (see :mod:`gamedays.reporting.report`). The fields after the
 first block describe the run for the report: who, where, the per-SLI series
 for the charts, how each fault was closed, what each fault did to its SLOs
 against the baseline (:mod:`gamedays.reporting.impact`), the DR checks
@@ -20,32 +16,13 @@ An experiment's samples end where the next step or DR check begins.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable
 
-from gamedays.model.budget import budget_burned
-from gamedays.model.events import (
-    CoverageInfo,
-    DRStarted,
-    Event,
-    ExperimentProgress,
-    FaultArmed,
-    GamedayFinished,
-    GamedayStarted,
-    GuardrailTripped,
-    Interrupted,
-    Mode,
-    NotificationFailed,
-    PhaseStarted,
-    RollbacksPlayed,
-    SampleTaken,
-    SLOInfo,
-    StepFinished,
-    StepStarted,
-)
+from gamedays.journal.state import GamedayState, StepState, burned_by, fold
+from gamedays.journal.verdict import gameday_outcome, step_verdict
+from gamedays.model.events import CoverageInfo, Event, Mode, NotificationFailed, SampleTaken, SLOInfo
 from gamedays.model.outcomes import ExitCode, Outcome
-from gamedays.model.units import Duration, Percentage
 from gamedays.reporting.dr_analysis import DRAnalysis, dr_analyses
 from gamedays.reporting.impact import SLOImpact, slo_impact
 from gamedays.reporting.score import ScoreInputs, ScorePart, dr_credit, resilience_score
@@ -130,41 +107,24 @@ class Analysis:
     score_formula: str = ""
 
 
-def analyse(events: Iterable[Event]) -> Analysis:
-    events = list(events)
-    start = next((e for e in events if isinstance(e, GamedayStarted)), None)
-    finish = next((e for e in events if isinstance(e, GamedayFinished)), None)
-    slos = start.slos if start else ()
-    interval = start.interval_seconds if start else 1.0
-    samples = [e for e in events if isinstance(e, SampleTaken)]
-    by_slo: dict[str, list[SampleTaken]] = defaultdict(list)
-    for sample in samples:
-        by_slo[sample.slo].append(sample)
-    for series in by_slo.values():
-        series.sort(key=lambda s: s.at)
-    infos = {s.name: s for s in slos}
-    baseline = _baseline(events)
+def analyse(journal: GamedayState | Iterable[Event]) -> Analysis:
+    """The analysis of a gameday's fold (or of its events, folded here)."""
+    state = journal if isinstance(journal, GamedayState) else fold(journal)
+    start, finish = state.start, state.finish
+    interval = state.interval
+    infos = {name: slo.info for name, slo in state.slos.items() if slo.info is not None}
+    by_slo = {name: sorted(slo.samples, key=lambda s: s.at) for name, slo in state.slos.items() if slo.taken}
     times = {name: [s.at for s in series] for name, series in by_slo.items()}
-
-    # one pass over the events: a long gameday journals tens of thousands of samples
-    by_step: dict[str, list[Event]] = defaultdict(list)
-    for event in events:
-        if isinstance(event, _STEP_EVENTS) and event.step is not None:
-            by_step[event.step].append(event)
-    starts = sorted(e.at for e in events if isinstance(e, (StepStarted, DRStarted)))
-    steps = []
-    for info in start.steps if start else ():
-        steps.append(_step(info, by_step.get(info.id, []), starts, by_slo, infos, interval, baseline, times))
-    checks = dr_analyses(start.disaster_recovery, events) if start else ()
-    interruption = next((e for e in events if isinstance(e, Interrupted)), None)
-    interrupted = interruption is not None
-    outcome = _gameday_outcome(steps, checks, interrupted, finish)
-    burned = {name: _burned(series, infos[name], interval) for name, series in by_slo.items() if name in infos}
-    began = min((e.at for e in events), default=None)
-    ended = max((e.at for e in events), default=None)
-    span_start = began if began is not None else 0.0
-    span_end = ended if ended is not None else span_start
+    baseline = _baseline(state)
+    steps = [_step(state, state.steps[info.id], infos, by_slo, times, baseline) for info in (start.steps if start else ())]
+    checks = dr_analyses(state)
+    interrupted = state.interruption is not None
+    outcome = gameday_outcome(state, [s.outcome for s in steps], [c.outcome for c in checks])
+    burned = {name: burned_by(slo.bad, slo.info, interval) for name, slo in state.slos.items() if slo.taken and slo.info}
+    span_start = state.began if state.began is not None else 0.0
+    span_end = state.ended if state.ended is not None else span_start
     coverage = start.coverage if start else ()
+    slos = start.slos if start else ()
     score = resilience_score(
         ScoreInputs(
             hypotheses=tuple(s.outcome is Outcome.PASSED for s in steps if s.outcome is not Outcome.SKIPPED),
@@ -186,12 +146,12 @@ def analyse(events: Iterable[Event]) -> Analysis:
         steps=tuple(steps),
         slos=tuple(slos),
         budget_burned=burned,
-        samples=len(samples),
+        samples=sum(slo.taken for slo in state.slos.values()),
         started=start.at if start else None,
         finished=finish.at if finish else None,
         interrupted=interrupted,
         complete=finish is not None,
-        open_faults=open_faults(events),
+        open_faults=state.open_faults(),
         date=start.date if start else "",
         environment=start.environment if start else "",
         plan=start.plan if start else "",
@@ -203,9 +163,9 @@ def analyse(events: Iterable[Event]) -> Analysis:
         budget_allowance=start.budget_allowance if start else None,
         abort_when=start.abort_when if start else (),
         tolerate_seconds=start.tolerate_seconds if start else 0.0,
-        ended=ended,
-        interrupt_signal=interruption.signal if interruption else None,
-        notifications_failed=tuple(e for e in events if isinstance(e, NotificationFailed)),
+        ended=state.ended,
+        interrupt_signal=state.interruption.signal if state.interruption else None,
+        notifications_failed=tuple(state.notifications_failed),
         recorded_outcome=finish.outcome if finish else None,
         recorded_exit_code=finish.exit_code if finish else None,
         series=tuple(sli_series(s.name, by_slo.get(s.name, []), interval, span_start, span_end) for s in slos),
@@ -218,64 +178,39 @@ def analyse(events: Iterable[Event]) -> Analysis:
     )
 
 
-def _baseline(events: Sequence[Event]) -> tuple[float, float] | None:
+def _baseline(state: GamedayState) -> tuple[float, float] | None:
     """The baseline phase: from ``phase: baseline`` to the first step or DR check (or the phase's planned end)."""
-    phase = next((e for e in events if isinstance(e, PhaseStarted) and e.phase == "baseline"), None)
+    phase = state.baseline
     if phase is None:
         return None
-    later = [e.at for e in events if isinstance(e, (StepStarted, DRStarted)) and e.at >= phase.at]
+    later = [at for at in state.starts if at >= phase.at]
     return phase.at, min(later) if later else phase.at + phase.seconds
 
 
-def open_faults(events: Sequence[Event]) -> tuple[str, ...]:
-    """Steps whose fault was armed (not in a dry run) and whose rollbacks are not known to have run."""
-    armed = [e.step for e in events if isinstance(e, FaultArmed) and not e.dry]
-    closed = {e.step for e in events if isinstance(e, ExperimentProgress) and e.kind == "rollbacks_completed"}
-    closed |= {e.step for e in events if isinstance(e, RollbacksPlayed) and e.succeeded}
-    return tuple(step for step in armed if step not in closed)
-
-
-_STEP_EVENTS = (PhaseStarted, StepStarted, FaultArmed, ExperimentProgress, GuardrailTripped, RollbacksPlayed, StepFinished)
-
-
-def _step(info, mine, starts, by_slo, infos, interval, baseline, times) -> StepAnalysis:  # type: ignore[no-untyped-def]
-    started = next((e.at for e in mine if isinstance(e, StepStarted)), None)
-    # the step's samples end where the next step or DR check begins
-    later = [at for at in starts if started is not None and at > started]
-    until = min(later) if later else float("inf")
-    finished = next((e for e in mine if isinstance(e, StepFinished)), None)
-    progress = {e.kind: e for e in mine if isinstance(e, ExperimentProgress)}
-    guard = next((e for e in mine if isinstance(e, GuardrailTripped)), None)
-    fault_start = progress["method_started"].at if "method_started" in progress else None
-    end_event = progress.get("rollbacks_completed") or progress.get("method_completed") or progress.get("finished")
-    fault_end = end_event.at if end_event and fault_start is not None else None
-    if fault_start is not None and fault_end is None:
-        replayed = next((e.at for e in mine if isinstance(e, RollbacksPlayed) and e.succeeded), None)
-        fault_end = replayed
-    ttd = ttr = None
-    if fault_start is not None:
-        bad = [s.at for name in info.hypothesis for s in by_slo.get(name, []) if not s.good and fault_start <= s.at < until]
-        ttd = min(bad) - fault_start if bad else None
-        if fault_end is not None and info.hypothesis:
-            ttr = _recovery(info.hypothesis, by_slo, fault_start, fault_end, until)
-    in_time = None
-    if info.recover_within_seconds is not None and fault_end is not None:
-        breached = ttd is not None
-        in_time = (not breached) or (ttr is not None and ttr <= info.recover_within_seconds)
+def _step(
+    state: GamedayState,
+    step: StepState,
+    infos: dict[str, SLOInfo],
+    by_slo: dict[str, list[SampleTaken]],
+    times: dict[str, list[float]],
+    baseline: tuple[float, float] | None,
+) -> StepAnalysis:
+    info = step.info
+    assert info is not None  # the plan's steps only
+    judged = step_verdict(state, step)
+    fault_start, fault_end, until = judged.fault_start, judged.fault_end, judged.until
+    finished, guard, progress, armed = step.finished, step.guard, step.progress, step.armed
     window_end = fault_end if fault_end is not None else (finished.at if finished else None)
     burned = {}
-    if fault_start is not None and window_end is not None:
-        for name in info.hypothesis:
-            series = [
-                s for s in by_slo.get(name, [])
-                if fault_start <= s.at <= window_end + (info.recover_within_seconds or 0) and s.at < until
-            ]
-            if name in infos:
-                burned[name] = _burned(series, infos[name], interval)
-    outcome = _step_outcome(finished, guard, in_time)
-    armed = next((e for e in mine if isinstance(e, FaultArmed)), None)
     impact: tuple[SLOImpact, ...] = ()
     if fault_start is not None and window_end is not None:
+        for name in info.hypothesis:
+            if name in infos:
+                bad = sum(
+                    1 for s in by_slo.get(name, [])
+                    if not s.good and fault_start <= s.at <= window_end + (info.recover_within_seconds or 0) and s.at < until
+                )
+                burned[name] = burned_by(bad, infos[name], state.interval)
         impact = tuple(
             slo_impact(infos[name], by_slo.get(name, []), times.get(name, []), baseline, (fault_start, window_end))
             for name in info.hypothesis
@@ -284,15 +219,15 @@ def _step(info, mine, starts, by_slo, infos, interval, baseline, times) -> StepA
     return StepAnalysis(
         id=info.id,
         title=info.title,
-        outcome=outcome,
+        outcome=judged.outcome,
         ctk_status=finished.ctk_status if finished else None,
-        started=started,
+        started=step.started.at if step.started else None,
         fault_start=fault_start,
         fault_end=fault_end,
-        time_to_detect=ttd,
-        time_to_recover=ttr,
+        time_to_detect=judged.time_to_detect,
+        time_to_recover=judged.time_to_recover,
         recover_within=info.recover_within_seconds,
-        recovered_in_time=in_time,
+        recovered_in_time=judged.recovered_in_time,
         budget_burned=burned,
         guardrail=guard.detail if guard else None,
         detection_to_abort=(guard.at - guard.detected_at) if guard else None,
@@ -306,7 +241,7 @@ def _step(info, mine, starts, by_slo, infos, interval, baseline, times) -> StepA
         hypothesis_after=progress["hypothesis_after"].met if "hypothesis_after" in progress else None,
         ctk_journal=(finished.journal or None) if finished else None,
         dry=armed.dry if armed else False,
-        rolled_back_by=_rolled_back_by(mine, progress),
+        rolled_back_by=_rolled_back_by(step),
         guardrail_slo=guard.slo if guard else None,
         guardrail_reason=guard.reason if guard else None,
         breach_started=guard.breach_started if guard else None,
@@ -316,60 +251,9 @@ def _step(info, mine, starts, by_slo, infos, interval, baseline, times) -> StepA
     )
 
 
-def _rolled_back_by(mine: Sequence[Event], progress: dict[str, ExperimentProgress]) -> str | None:
+def _rolled_back_by(step: StepState) -> str | None:
     """Who is known to have played the step's rollbacks: the experiment itself, the engine, `gameday recover`."""
-    if "rollbacks_completed" in progress:
+    if "rollbacks_completed" in step.progress:
         return "experiment"
-    played = [e for e in mine if isinstance(e, RollbacksPlayed) and e.succeeded]
+    played = [e for e in step.rollbacks if e.succeeded]
     return played[-1].by if played else None
-
-
-def _recovery(names: Sequence[str], by_slo, fault_start: float, fault_end: float, until: float) -> float | None:  # type: ignore[no-untyped-def]
-    """Seconds from the fault's end until every hypothesis SLO sampled good after its last bad sample.
-
-    Only samples before ``until`` (the next step's start) count. None when no
-    SLO breached, or when some SLO never sampled good again in that time (the
-    step's ``recovered_in_time`` tells the two apart).
-    """
-    recovered_at = None
-    for name in names:
-        series = [s for s in by_slo.get(name, []) if fault_start <= s.at < until]
-        bads = [s.at for s in series if not s.good]
-        if not bads:
-            continue
-        back = [s.at for s in series if s.good and s.at > max(bads)]
-        if not back:
-            return None
-        recovered_at = min(back) if recovered_at is None else max(recovered_at, min(back))
-    if recovered_at is None:
-        return None  # no hypothesis SLO breached: nothing to recover from
-    return max(0.0, recovered_at - fault_end)
-
-
-def _burned(series: Sequence[SampleTaken], info: SLOInfo, interval: float) -> float:
-    bad = sum(1 for s in series if not s.good)
-    return budget_burned(Duration(bad * interval), Percentage(info.objective), Duration(info.window_seconds))
-
-
-def _step_outcome(finished: StepFinished | None, guard: GuardrailTripped | None, in_time: bool | None) -> Outcome:
-    if finished is None:
-        return Outcome.ABORTED if guard else Outcome.SKIPPED
-    if finished.outcome in (Outcome.ABORTED, Outcome.ERROR, Outcome.SKIPPED):
-        return finished.outcome
-    if finished.outcome is Outcome.DEVIATED or in_time is False:
-        return Outcome.DEVIATED
-    return Outcome.PASSED
-
-
-def _gameday_outcome(
-    steps: Sequence[StepAnalysis], checks: Sequence[DRAnalysis], interrupted: bool, finish: GamedayFinished | None
-) -> Outcome:
-    """Aborted when interrupted; deviated (findings) when a step or a DR check did not pass; else passed."""
-    if interrupted:
-        return Outcome.ABORTED
-    outcomes = {s.outcome for s in steps} | {c.outcome.gameday_outcome for c in checks}
-    if finish is not None and finish.outcome is Outcome.ABORTED:
-        return Outcome.ABORTED
-    if outcomes & {Outcome.DEVIATED, Outcome.ABORTED, Outcome.ERROR}:
-        return Outcome.DEVIATED
-    return Outcome.PASSED

@@ -1,10 +1,10 @@
-"""The analysis of the gameday's disaster-recovery checks (R-4): a pure function of the journal's DR events.
+"""The analysis of the gameday's disaster-recovery checks (R-4): read from the fold of the journal's events.
 
 For each DR check the plan lists (``GamedayStarted.disaster_recovery``), the
 journal holds ``dr_started``, one ``dr_step`` per activity (backup, disaster,
 recovery steps, checks), perhaps ``dr_writes`` (the writer that measures RPO)
-and ``dr_finished``. From these facts and the verdict functions of
-:mod:`gamedays.model.dr` this module says what happened:
+and ``dr_finished``. From these facts and the verdicts of
+:mod:`gamedays.journal.verdict` this module says what happened:
 
 - a check listed but never started is SKIPPED; one started but never finished
   (a crash, or an interruption during the check) is ABORTED;
@@ -18,10 +18,12 @@ and ``dr_finished``. From these facts and the verdict functions of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
-from gamedays.model.dr import DROutcome, DRPhase, DRStepKind, DRStepOutcome, judge, rto_seconds
-from gamedays.model.events import DRFinished, DRInfo, DRStarted, DRStepDone, DRWrites, Event, Interrupted
+from gamedays.journal.state import DRCheckState, GamedayState
+from gamedays.journal.verdict import dr_verdict, failed_dr_step
+from gamedays.model.dr import DROutcome, DRPhase, DRStepKind, DRStepOutcome
+from gamedays.model.events import DRFinished, DRInfo
 
 
 @dataclass(frozen=True)
@@ -69,85 +71,46 @@ class DRAnalysis:
     writer_error: str | None = None  # the writer could not read back: RPO not measured
 
 
-def dr_analyses(infos: Sequence[DRInfo], events: Sequence[Event]) -> tuple[DRAnalysis, ...]:
+def dr_analyses(state: GamedayState) -> tuple[DRAnalysis, ...]:
     """One analysis per DR check of the plan, in the plan's order."""
-    interruptions = [e.at for e in events if isinstance(e, Interrupted)]
-    by_check: dict[str, list[Event]] = {}
-    for event in events:
-        if isinstance(event, (DRStarted, DRStepDone, DRWrites, DRFinished)):
-            by_check.setdefault(event.check, []).append(event)
-    return tuple(_check(info, by_check.get(info.id, []), interruptions) for info in infos)
+    infos = state.start.disaster_recovery if state.start else ()
+    return tuple(_check(state, state.checks[info.id]) for info in infos)
 
 
-def _check(info: DRInfo, mine: Sequence[Event], interruptions: Sequence[float]) -> DRAnalysis:
-    started = next((e for e in mine if isinstance(e, DRStarted)), None)
-    finished = next((e for e in mine if isinstance(e, DRFinished)), None)
-    writes = next((e for e in reversed(mine) if isinstance(e, DRWrites)), None)
+def _check(state: GamedayState, check: DRCheckState) -> DRAnalysis:
+    info = check.info
+    assert info is not None  # the plan's checks only
+    started, finished, writes = check.started, check.finished, check.writes
     steps = tuple(
         sorted(
-            (
-                DRStepResult(e.phase, e.name, e.kind, e.outcome, e.started, e.at, e.detail, e.journal)
-                for e in mine
-                if isinstance(e, DRStepDone)
-            ),
+            (DRStepResult(e.phase, e.name, e.kind, e.outcome, e.started, e.at, e.detail, e.journal) for e in check.steps),
             key=lambda s: (s.started, s.ended),
         )
     )
     if started is None:
         return _skipped(info, steps)
-    dry = started.dry
-    disaster_at = finished.disaster_at if finished else None
-    recovered_at = finished.recovered_at if finished else None
-    rto = rto_seconds(disaster_at, recovered_at)
-    measured = writes is not None and writes.error is None
-    rpo = _rpo(writes, disaster_at) if measured and not dry else None
-    interrupted = finished is None or any(started.at <= at <= finished.at for at in interruptions)
-    outcome = judge(
-        dry=dry,
-        interrupted=interrupted,
-        step_outcomes=[s.outcome for s in steps],
-        rto=rto,
-        rto_target=info.rto_seconds,
-        rpo=rpo,
-        rpo_target=info.rpo_seconds,
-    )
-    rto_met: bool | None = None
-    if rto is not None:
-        rto_met = rto <= info.rto_seconds
-    elif finished is not None and not dry and disaster_at is not None:
-        rto_met = False  # the disaster happened and the checks never all passed
-    failed = finished.failed_step if finished and finished.failed_step else None
-    if failed is None:
-        failed = next((s.name for s in steps if s.outcome is DRStepOutcome.FAILED), None)
+    judged = dr_verdict(state, check)
+    measured = judged.measured
     return _analysis(
         info,
-        dry=dry,
-        outcome=outcome,
-        rto=rto,
-        rto_met=rto_met,
-        rpo=rpo,
-        rpo_met=(rpo <= info.rpo_seconds) if rpo is not None and info.rpo_seconds is not None else None,
+        dry=started.dry,
+        outcome=judged.outcome,
+        rto=judged.rto,
+        rto_met=judged.rto_met,
+        rpo=judged.rpo,
+        rpo_met=judged.rpo_met,
         writer=writes.writer if writes is not None else info.writer,
         writes_acknowledged=writes.acknowledged if measured and writes is not None else None,
         writes_lost=writes.lost if measured and writes is not None else None,
-        disaster_at=disaster_at,
-        recovered_at=recovered_at,
-        failed_step=failed,
+        disaster_at=finished.disaster_at if finished else None,
+        recovered_at=finished.recovered_at if finished else None,
+        failed_step=failed_dr_step(check),
         steps=steps,
-        detail=_detail(finished, outcome),
+        detail=_detail(finished, judged.outcome),
         started=started.at,
         finished=finished.at if finished else None,
         writer_error=writes.error if writes is not None else None,
     )
-
-
-def _rpo(writes: DRWrites | None, disaster_at: float | None) -> float | None:
-    """The writer's window: from the first lost write to the disaster, 0 when none written before it was lost."""
-    if writes is None or disaster_at is None:
-        return None
-    if writes.lost == 0 or writes.first_lost_at is None:
-        return 0.0
-    return max(0.0, disaster_at - writes.first_lost_at)
 
 
 def _detail(finished: DRFinished | None, outcome: DROutcome) -> str:

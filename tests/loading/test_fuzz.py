@@ -115,7 +115,8 @@ def test_arbitrary_bytes_raise_only_invalid_input(folder, data):
 
 # ---------------------------------------------------------------- a fixed corpus through the real CLI
 
-CASE_TIMEOUT = 5  # seconds per `gameday validate`
+CASE_CPU = 5  # seconds of CPU per `gameday validate`: an alias bomb's unbounded work ends there
+CASE_TIMEOUT = 30  # seconds of wall-clock: a read that blocks (a FIFO) ends there, also on a busy machine
 CASE_MEMORY = 300 * 1024 * 1024  # bytes of address space
 LOCATED = re.compile(r"^  \S+:\d+: ")  # every problem line: file:line, then the message
 CATALOG = "probes/slos.yaml"
@@ -198,6 +199,7 @@ CORPUS: list[tuple[str, Callable[[Path], None], int]] = [
 
 def _limited() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (CASE_MEMORY, CASE_MEMORY))
+    resource.setrlimit(resource.RLIMIT_CPU, (CASE_CPU, CASE_CPU))
 
 
 # the plan named on the command line cannot be opened: no line names it, the message names the file

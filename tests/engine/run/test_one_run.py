@@ -13,7 +13,8 @@ def events_of(journal):
 
 
 def test_a_second_run_of_one_plan_is_refused_naming_the_first_which_goes_on_unharmed(sandbox, plans):
-    plan = plans.write([{"id": "all-pods", "uses": scale_to_zero_experiment(hold=6)}])
+    # held long enough for three refused commands, each a Python start-up, on a busy machine
+    plan = plans.write([{"id": "all-pods", "uses": scale_to_zero_experiment(hold=30)}])
     report = plans.folder / "report"
     journal = report / "journal.jsonl"
     first = gameday_process(sandbox, "run", str(plan), "--metrics-port", "0")
@@ -24,6 +25,7 @@ def test_a_second_run_of_one_plan_is_refused_naming_the_first_which_goes_on_unha
             assert second.returncode == 2, second.stdout + second.stderr
             assert f"already in use by gameday run pid {first.pid} on {socket.gethostname()}, started " in second.stderr
             assert "Traceback" not in second.stderr
+            assert first.poll() is None, "the first run ended before every second command was tried"
         out, err = first.communicate(timeout=120)
     finally:
         if first.poll() is None:
