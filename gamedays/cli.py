@@ -225,7 +225,7 @@ def _gameday(
         answers = sys.stdin if sys.stdin is not None and sys.stdin.isatty() else None  # manual DR steps
         orchestrator = Orchestrator(
             loaded, target, mode=mode, report_dir=report_dir, out=sys.stdout, live=live, answers=answers,
-            listeners=integrations.listeners,
+            delivery=integrations.delivery,
         )
         integrations.journal_through(orchestrator)
         result = orchestrator.run()

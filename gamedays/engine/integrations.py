@@ -18,6 +18,7 @@ from typing import Callable, Mapping, Sequence
 from pydantic import BaseModel
 
 from gamedays import __version__
+from gamedays.journal.delivery import Delivery
 from gamedays.journal.io import Journal
 from gamedays.engine.logs import EventLog, LogFormat, RunLogging, environment_secrets
 from gamedays.engine.metrics import DEFAULT_HOST, DEFAULT_PORT, MetricsServer, RunMetrics
@@ -51,7 +52,8 @@ class Integrations:
         self._notify_timeout = notify_timeout
         self._closed = False
         self.notifier = _notifier(loaded, env, self._notification_failed)  # raises before anything started
-        self.metrics = RunMetrics(__version__)
+        self.delivery = Delivery()  # the orchestrator's listeners: these, and its terminal view
+        self.metrics = RunMetrics(__version__, self.delivery.read)
         self.server = MetricsServer(self.metrics.render, metrics_host, metrics_port) if metrics_port is not None else None
         if self.server is not None:
             self.server.start()  # raises MetricsError when the port is taken
@@ -63,15 +65,13 @@ class Integrations:
         self.logging.secrets.add(environment_secrets(env))
         self.logging.secrets.add(c.url for c in self.notifier.channels)
         self.events = EventLog()
+        self.events.subscribe(self.delivery.hooks)
+        self.notifier.subscribe(self.delivery.hooks)
         self.notifier.start()
 
     @property
     def metrics_url(self) -> str | None:
         return self.server.url if self.server is not None else None
-
-    @property
-    def listeners(self) -> tuple[Callable[[BaseModel], None], ...]:
-        return (self.metrics, self.events, self.notifier)
 
     def add_secrets(self, env: Mapping[str, str]) -> None:
         """The target's environment (a sandbox's DSNs): none of its passwords may reach a log line."""
@@ -143,8 +143,7 @@ class Integrations:
         except OSError as exc:
             logger.error("could not journal %d failed notifications in %s: %s", len(events), display_path(journal), exc)
         for event in events:
-            self.metrics(event)
-            self.events(event)
+            self.delivery.put(event)  # the run is over: delivered at once, in this thread
 
     def _stop_server(self) -> None:
         if self.server is not None:

@@ -22,11 +22,14 @@ from typing import Iterable, Mapping, TextIO
 
 from pydantic import BaseModel
 
+from gamedays.journal.delivery import Hooks
+from gamedays.journal.state import GamedayState
 from gamedays.model.events import (
     DRFinished,
     DRStarted,
     DRStepDone,
     DRWrites,
+    Event,
     ExperimentProgress,
     FaultArmed,
     GamedayFinished,
@@ -148,50 +151,39 @@ class RunLogging:
 
 
 class EventLog:
-    """A journal listener: one log line per meaningful event (an SLO's breach and recovery, not every sample)."""
+    """A listener: one log line per meaningful event (an SLO's breach and recovery, not every sample)."""
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self._logger = logger or logging.getLogger(EVENTS_LOGGER)
-        self._lock = threading.Lock()
-        self._good: dict[str, bool] = {}
-        self._bad_since: dict[str, float] = {}
-        self._step: str | None = None
 
-    def __call__(self, event: BaseModel) -> None:
-        if isinstance(event, SampleTaken):
-            self._sample(event)
-            return
+    def subscribe(self, hooks: Hooks) -> None:
+        hooks.on(SampleTaken, self._sample)
+        for kind in DESCRIBED:
+            hooks.on(kind, self._described)
+
+    def _described(self, event: Event, state: GamedayState) -> None:
         said = describe(event)
-        if said is None:
-            return
-        level, message = said
-        step = getattr(event, "step", None)
-        with self._lock:
-            if isinstance(event, StepStarted):
-                self._step = event.step
-            elif isinstance(event, (StepFinished, GamedayFinished)):
-                self._step = None
-        name = getattr(event, "event", None)
-        self._logger.log(level, message, extra={"step": step, "event": name})
+        if said is not None:
+            level, message = said
+            self._logger.log(level, message, extra={"step": getattr(event, "step", None), "event": event.event})
 
-    def _sample(self, sample: SampleTaken) -> None:
-        with self._lock:
-            previous = self._good.get(sample.slo)
-            self._good[sample.slo] = sample.good
-            if sample.good == previous or (previous is None and sample.good):
+    def _sample(self, sample: SampleTaken, state: GamedayState) -> None:
+        """A breach (also on the first sample) and its end, with how long it lasted."""
+        slo = state.slos[sample.slo]
+        if sample.good:
+            if not slo.flipped:
                 return
-            step = self._step
-            if not sample.good:
-                self._bad_since[sample.slo] = sample.at
-                message = f"SLO {sample.slo} in breach: {sample.error or 'bad sample'}"
-                if sample.value is not None:
-                    message += f" (value {sample.value:g})"
-                level = logging.WARNING
-            else:
-                since = self._bad_since.pop(sample.slo, sample.at)
-                message = f"SLO {sample.slo} back within objective after {sample.at - since:.1f}s in breach"
-                level = logging.INFO
-        self._logger.log(level, message, extra={"step": step, "event": "breach" if not sample.good else "recovery"})
+            since = slo.last_breach_since if slo.last_breach_since is not None else sample.at
+            message = f"SLO {sample.slo} back within objective after {sample.at - since:.1f}s in breach"
+            level = logging.INFO
+        else:
+            if not (slo.flipped or slo.taken == 1):
+                return
+            message = f"SLO {sample.slo} in breach: {sample.error or 'bad sample'}"
+            if sample.value is not None:
+                message += f" (value {sample.value:g})"
+            level = logging.WARNING
+        self._logger.log(level, message, extra={"step": state.current_step, "event": "breach" if not sample.good else "recovery"})
 
 
 def describe(event: BaseModel) -> tuple[int, str] | None:
@@ -246,6 +238,12 @@ def describe(event: BaseModel) -> tuple[int, str] | None:
     if isinstance(event, GamedayFinished):
         return info, f"gameday finished: {event.outcome.value} (exit code {event.exit_code})"
     return None
+
+
+DESCRIBED = (
+    GamedayStarted, PhaseStarted, StepStarted, FaultArmed, ExperimentProgress, GuardrailTripped, RollbacksPlayed,
+    StepFinished, DRStarted, DRStepDone, DRWrites, DRFinished, NotificationFailed, Interrupted, GamedayFinished,
+)
 
 
 def _experiment(event: ExperimentProgress) -> tuple[int, str] | None:

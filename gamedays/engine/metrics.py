@@ -1,10 +1,10 @@
 """Prometheus metrics of a running gameday, served at ``/metrics`` (text exposition format 0.0.4).
 
-:class:`RunMetrics` is a journal listener: each event updates a little state
-under a lock (microseconds: samples arrive from the monitor's threads); a
-scrape renders that state. :class:`MetricsServer` serves it from a thread,
-bound to 127.0.0.1 unless told otherwise; a port already in use is a
-:class:`MetricsError` raised by ``start()``, before the gameday begins.
+:class:`RunMetrics` is a ``prometheus_client`` collector: at each scrape it reads the fold of
+the events delivered so far (:meth:`gamedays.journal.delivery.Delivery.read`) and writes it with
+``prometheus_client``'s own exposition. Nothing is counted twice: the counts are the fold's.
+:class:`MetricsServer` serves it from a thread, bound to 127.0.0.1 unless told otherwise; a port
+already in use is a :class:`MetricsError` raised by ``start()``, before the gameday begins.
 """
 
 from __future__ import annotations
@@ -12,30 +12,22 @@ from __future__ import annotations
 import math
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Callable, Iterator, TypeVar
 
-from pydantic import BaseModel
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from gamedays.model.budget import budget_burned
+from gamedays.journal.state import GamedayState, burned_by
 from gamedays.model.dr import rto_seconds
 from gamedays.model.errors import GamedayError
-from gamedays.model.events import (
-    DRFinished,
-    DRStarted,
-    GamedayFinished,
-    GamedayStarted,
-    GuardrailTripped,
-    NotificationFailed,
-    SampleTaken,
-    StepFinished,
-    StepStarted,
-)
-from gamedays.model.units import Duration, Percentage
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8067
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes
 STEP_STATES = ("pending", "running", "passed", "deviated", "aborted", "error", "skipped")
+
+T = TypeVar("T")
+Reader = Callable[[Callable[[GamedayState], T]], T]
 
 
 class MetricsError(GamedayError):
@@ -43,94 +35,70 @@ class MetricsError(GamedayError):
 
 
 class RunMetrics:
-    """The state behind ``/metrics``; call it with every journal event."""
+    """The collector behind ``/metrics``: the fold ``read`` gives, as metric families, at each scrape."""
 
-    def __init__(self, version: str) -> None:
+    def __init__(self, version: str, read: Reader) -> None:
         self._version = version
-        self._lock = threading.Lock()
-        self._start: GamedayStarted | None = None
-        self._last: dict[str, SampleTaken] = {}
-        self._samples: dict[str, int] = {}
-        self._bad: dict[str, int] = {}
-        self._steps: dict[str, str] = {}
-        self._aborts = 0
-        self._failures = 0
-        self._dr: dict[str, tuple[float | None, float | None]] = {}  # check -> (rto, target)
-        self._running = False
-
-    def __call__(self, event: BaseModel) -> None:
-        with self._lock:
-            if isinstance(event, SampleTaken):
-                self._last[event.slo] = event
-                self._samples[event.slo] = self._samples.get(event.slo, 0) + 1
-                if not event.good:
-                    self._bad[event.slo] = self._bad.get(event.slo, 0) + 1
-            elif isinstance(event, GamedayStarted):
-                self._start = event
-                self._running = True
-                self._steps = {step.id: "pending" for step in event.steps}
-                self._dr = {dr.id: (None, dr.rto_seconds) for dr in event.disaster_recovery}
-            elif isinstance(event, StepStarted):
-                self._steps[event.step] = "running"
-            elif isinstance(event, StepFinished):
-                self._steps[event.step] = event.outcome.value
-            elif isinstance(event, GuardrailTripped):
-                self._aborts += 1
-            elif isinstance(event, NotificationFailed):
-                self._failures += 1
-            elif isinstance(event, DRStarted):
-                self._dr.setdefault(event.check, (None, None))
-            elif isinstance(event, DRFinished):
-                target = self._dr.get(event.check, (None, None))[1]
-                self._dr[event.check] = (rto_seconds(event.disaster_at, event.recovered_at), target)
-            elif isinstance(event, GamedayFinished):
-                self._running = False
+        self._read = read
+        self._registry = CollectorRegistry(auto_describe=False)
+        self._registry.register(self)
 
     def render(self) -> str:
-        with self._lock:
-            return self._render()
+        return generate_latest(self._registry).decode("utf-8")
 
-    def _render(self) -> str:
-        start = self._start
-        out: list[str] = []
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._read(self._families))
 
-        def family(name: str, kind: str, help_text: str, samples: list[tuple[dict[str, str], float]]) -> None:
-            out.append(f"# HELP {name} {help_text}")
-            out.append(f"# TYPE {name} {kind}")
-            for labels, value in samples:
-                out.append(f"{name}{_labels(labels)} {_number(value)}")
-
-        info = {"gameday": start.gameday if start else "", "version": self._version,
-                "mode": start.mode.value if start else "", "environment": start.environment if start else ""}
-        family("gameday_info", "gauge", "The gameday being run and gameday's version.", [(info, 1)])
-        family("gameday_running", "gauge", "1 while the gameday runs, 0 before it starts and once it finished.",
-               [({}, 1 if self._running else 0)])
+    def _families(self, state: GamedayState) -> list[Metric]:
+        start = state.start
+        info = GaugeMetricFamily("gameday_info", "The gameday being run and gameday's version.",
+                                 labels=["gameday", "version", "mode", "environment"])
+        info.add_metric([start.gameday if start else "", self._version, start.mode.value if start else "",
+                         start.environment if start else ""], 1)
+        running = GaugeMetricFamily("gameday_running", "1 while the gameday runs, 0 before it starts and once it finished.",
+                                    value=1 if start is not None and state.finish is None else 0)
         slos = start.slos if start else ()
-        family("gameday_slo_objective_ratio", "gauge", "The SLO's objective, as a share of good samples.",
-               [({"slo": s.name}, s.objective) for s in slos])
-        family("gameday_sli_value", "gauge", "The SLI's last sampled value (NaN when the sample had no value).",
-               [({"slo": s.name}, _value(self._last.get(s.name))) for s in slos if s.name in self._last])
-        family("gameday_sli_good", "gauge", "1 when the SLI's last sample met the SLO, 0 when it did not.",
-               [({"slo": s.name}, 1 if self._last[s.name].good else 0) for s in slos if s.name in self._last])
-        interval = start.interval_seconds if start else 0.0
-        family("gameday_error_budget_burned_ratio", "gauge",
-               "Share of the SLO's window error budget the gameday burned so far (1 = all of it).",
-               [({"slo": s.name}, _burned(self._bad.get(s.name, 0), interval, s.objective, s.window_seconds)) for s in slos])
-        family("gameday_samples_total", "counter", "SLI samples taken.",
-               [({"slo": name}, count) for name, count in sorted(self._samples.items())])
-        family("gameday_bad_samples_total", "counter", "SLI samples that did not meet the SLO.",
-               [({"slo": name}, self._bad.get(name, 0)) for name in sorted(self._samples)])
-        family("gameday_step_state", "gauge", "1 for each step's current state.",
-               [({"step": step, "state": state}, 1 if current == state else 0)
-                for step, current in self._steps.items() for state in STEP_STATES])
-        family("gameday_aborts_total", "counter", "Experiments aborted by the guardrails.", [({}, self._aborts)])
-        family("gameday_dr_rto_seconds", "gauge", "A DR check's measured recovery time (NaN until it recovered).",
-               [({"check": check}, math.nan if rto is None else rto) for check, (rto, _) in self._dr.items()])
-        family("gameday_dr_rto_target_seconds", "gauge", "A DR check's RTO target.",
-               [({"check": check}, target) for check, (_, target) in self._dr.items() if target is not None])
-        family("gameday_notification_failures_total", "counter", "Notifications given up after their retries.",
-               [({}, self._failures)])
-        return "\n".join(out) + "\n"
+        objective = GaugeMetricFamily("gameday_slo_objective_ratio", "The SLO's objective, as a share of good samples.", labels=["slo"])
+        value = GaugeMetricFamily("gameday_sli_value", "The SLI's last sampled value (NaN when the sample had no value).", labels=["slo"])
+        good = GaugeMetricFamily("gameday_sli_good", "1 when the SLI's last sample met the SLO, 0 when it did not.", labels=["slo"])
+        burned = GaugeMetricFamily("gameday_error_budget_burned_ratio",
+                                   "Share of the SLO's window error budget the gameday burned so far (1 = all of it).", labels=["slo"])
+        for slo in slos:
+            objective.add_metric([slo.name], slo.objective)
+            last = state.slos[slo.name].last
+            if last is not None:
+                value.add_metric([slo.name], math.nan if last.value is None else float(last.value))
+                good.add_metric([slo.name], 1 if last.good else 0)
+            burned.add_metric([slo.name], _burned(state, slo.name))
+        samples = CounterMetricFamily("gameday_samples", "SLI samples taken.", labels=["slo"])
+        bad = CounterMetricFamily("gameday_bad_samples", "SLI samples that did not meet the SLO.", labels=["slo"])
+        for name in sorted(n for n, slo in state.slos.items() if slo.taken):
+            samples.add_metric([name], state.slos[name].taken)
+            bad.add_metric([name], state.slos[name].bad)
+        steps = GaugeMetricFamily("gameday_step_state", "1 for each step's current state.", labels=["step", "state"])
+        for step in state.steps.values():
+            for name in STEP_STATES:
+                steps.add_metric([step.id, name], 1 if step.state == name else 0)
+        aborts = CounterMetricFamily("gameday_aborts", "Experiments aborted by the guardrails.", value=state.aborts)
+        rto = GaugeMetricFamily("gameday_dr_rto_seconds", "A DR check's measured recovery time (NaN until it recovered).", labels=["check"])
+        target = GaugeMetricFamily("gameday_dr_rto_target_seconds", "A DR check's RTO target.", labels=["check"])
+        for check in state.checks.values():
+            finished = check.finished
+            measured = rto_seconds(finished.disaster_at, finished.recovered_at) if finished else None
+            rto.add_metric([check.id], math.nan if measured is None else measured)
+            if check.info is not None:
+                target.add_metric([check.id], check.info.rto_seconds)
+        failures = CounterMetricFamily("gameday_notification_failures", "Notifications given up after their retries.",
+                                       value=len(state.notifications_failed))
+        return [info, running, objective, value, good, burned, samples, bad, steps, aborts, rto, target, failures]
+
+
+def _burned(state: GamedayState, slo: str) -> float:
+    info = state.slos[slo].info
+    try:
+        return burned_by(state.slos[slo].bad, info, state.interval) if info is not None else math.nan
+    except ValueError:
+        return math.nan
 
 
 class MetricsServer:
@@ -211,35 +179,3 @@ def _server_class(host: str) -> type[ThreadingHTTPServer]:
         address_family = socket.AF_INET6
 
     return IPv6Server
-
-
-def _labels(labels: dict[str, str]) -> str:
-    if not labels:
-        return ""
-    escaped = (f'{key}="{_escape(value)}"' for key, value in labels.items())
-    return "{" + ",".join(escaped) + "}"
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "+Inf" if value > 0 else "-Inf"
-        return repr(value)
-    return str(value)
-
-
-def _value(sample: SampleTaken | None) -> float:
-    return math.nan if sample is None or sample.value is None else float(sample.value)
-
-
-def _burned(bad: int, interval: float, objective: float, window: float) -> float:
-    try:
-        return budget_burned(Duration(bad * interval), Percentage(objective), Duration(window))
-    except ValueError:
-        return math.nan

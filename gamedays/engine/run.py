@@ -11,6 +11,7 @@ whose rollbacks run; a second Ctrl-C does not skip them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -20,9 +21,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from types import FrameType
-from typing import Callable, Mapping, Sequence, TextIO
+from typing import Callable, Mapping, TextIO
 
-from pydantic import BaseModel
 
 from gamedays.engine.confirm import Confirmer, TerminalConfirmer, unattended
 from gamedays.engine.dr import DRCheck, DRContext, check_ids
@@ -32,6 +32,7 @@ from gamedays.journal.io import JOURNAL, Journal, JournalError
 from gamedays.journal.state import GamedayState
 from gamedays.journal.verdict import Verdict, experiment_outcome, run_verdict
 from gamedays.engine.monitor import Monitor
+from gamedays.journal.delivery import Delivery
 from gamedays.engine.progress import Progress
 from gamedays.engine.started import gameday_started
 from gamedays.engine.target import Target
@@ -90,7 +91,7 @@ class Orchestrator:
         out: TextIO | None = None,
         live: bool = False,
         preflight_timeout: float = 20.0,
-        listeners: Sequence[Callable[[BaseModel], None]] = (),
+        delivery: Delivery | None = None,
         answers: TextIO | None = None,
     ) -> None:
         self.loaded = loaded
@@ -109,9 +110,12 @@ class Orchestrator:
         # the fold of every event recorded: the guardrails' and the verdict's; folded under _recording
         self._state = GamedayState()
         self._recording = threading.Lock()
-        progress = Progress(out, budget=self._budget_spent, live=live) if out is not None else None
+        # the listeners (notifications, metrics, logs, the terminal): told every event once it is journaled
+        self._delivery = delivery if delivery is not None else Delivery()
+        progress = Progress(out, live=live, read=self._delivery.read) if out is not None else None
+        if progress is not None:
+            progress.subscribe(self._delivery.hooks)
         self._progress = progress
-        self._show: Callable[[BaseModel], None] = progress if progress is not None else (lambda event: None)
         self._note: Callable[[str], None] = progress.note if progress is not None else (lambda text: None)
         self._latest: dict[str, bool] = {}
         self._steady_state_missed: set[str] = set()  # chaoslib still says "completed" for these
@@ -125,7 +129,6 @@ class Orchestrator:
         if answers is not None and out is not None:
             self._confirm = TerminalConfirmer(answers, out, pause=progress.paused if progress is not None else None)
         self._dr_ids = check_ids(loaded.disaster_recovery)
-        self._listeners = tuple(listeners)  # notifications, metrics, logs: told every event once it is journaled
 
     # ------------------------------------------------------------------ public
 
@@ -133,9 +136,11 @@ class Orchestrator:
         """Run the plan; the journal is complete when this returns, also after an interrupt."""
         previous = self._install_signal_handlers()
         try:
-            if self._progress is None:
-                return self._run()
-            with self._progress:
+            with contextlib.ExitStack() as stack:
+                if self._progress is not None:
+                    stack.enter_context(self._progress)
+                self._delivery.start()
+                stack.callback(self._delivery.stop)  # every event delivered before the panel goes
                 return self._run()
         finally:
             for sig, handler in previous.items():
@@ -392,10 +397,6 @@ class Orchestrator:
         self._record(SampleTaken(at=at, slo=slo, good=measurement.good, value=measurement.value,
                                  error=measurement.error, elapsed=measurement.elapsed))
 
-    def _budget_spent(self) -> dict[str, float]:
-        with self._recording:
-            return self._state.budget_spent()
-
     def _on_child(self, step: str, event: ChildEvent) -> None:
         if event.kind == "hypothesis_before" and event.met is False:
             self._steady_state_missed.add(step)
@@ -421,12 +422,7 @@ class Orchestrator:
             self._state.apply(event)
             if isinstance(event, SampleTaken):
                 self.guardrails.observe(self._state, event)
-        self._show(event)
-        for listener in self._listeners:
-            try:
-                listener(event)
-            except Exception:  # a listener's bug must never stop a gameday (or skip a rollback)
-                logger.exception("a listener failed on the %s event; the gameday goes on", type(event).__name__)
+            self._delivery.put(event)  # under the lock: the listeners see the journal's order
 
     # ------------------------------------------------------------------ signals
 

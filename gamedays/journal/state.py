@@ -55,6 +55,8 @@ class SLOState:
     bad: int = 0
     last: SampleTaken | None = None
     breach_since: float | None = None  # the first bad sample of the bad samples in a row so far
+    last_breach_since: float | None = None  # the first bad sample of the last breach that ended (a good sample)
+    flipped: bool = False  # the last sample went from good to bad or back (False for the first)
     fault_breach_since: float | None = None  # the same, counting only samples since the last fault was armed
     samples: list[SampleTaken] = field(default_factory=list)  # in journal order; kept only by a state that keeps samples
 
@@ -191,10 +193,13 @@ class GamedayState:
         if state is None:
             state = self.slos[event.slo] = SLOState(event.slo)
         state.taken += 1
+        state.flipped = state.last is not None and state.last.good != event.good
         state.last = event
         if self.keep_samples:
             state.samples.append(event)
         if event.good:
+            if state.breach_since is not None:
+                state.last_breach_since = state.breach_since
             state.breach_since = state.fault_breach_since = None
             return
         state.bad += 1

@@ -1,37 +1,33 @@
 """What a gameday says in the team's channel: journal events turned into Markdown messages.
 
-The text functions are pure. :class:`Messages` keeps what is needed across events
-(the plan from ``GamedayStarted``, the bad samples counted so far, the DR writes)
-to say, at each step's end, how much error budget the step burned, and, at a DR
-check's end, its RTO against the target. Markdown is Mattermost's; :func:`for_slack`
+The text functions are pure. :func:`message` reads what it needs across events
+from the fold of the journal (the plan, the bad samples counted so far and during
+the step, the DR writes) to say, at each step's end, how much error budget the step
+burned, and, at a DR check's end, its RTO against the target. Markdown is Mattermost's; :func:`for_slack`
 turns it into Slack's mrkdwn.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
-from pydantic import BaseModel
-
+from gamedays.journal.state import GamedayState
 from gamedays.model.budget import budget_burned
 from gamedays.model.dr import rto_seconds
 from gamedays.model.events import (
     DRFinished,
     DRInfo,
-    DRStarted,
     DRWrites,
+    Event,
     GamedayFinished,
     GamedayStarted,
     GuardrailTripped,
     Interrupted,
     Mode,
-    SampleTaken,
     SLOInfo,
     StepFinished,
-    StepStarted,
 )
 from gamedays.model.outcomes import Outcome
 from gamedays.model.units import Duration, Percentage
@@ -60,76 +56,51 @@ class Closing:
     more_actions: int = 0
 
 
-class Messages:
-    """Turns each event into the message it calls for (or None); safe to call from several threads."""
+def message(event: Event, state: GamedayState) -> Message | None:
+    """The message ``event`` calls for (None for most), ``state`` the fold with ``event`` in it."""
+    say = _SAY.get(type(event))
+    return say(event, state) if say is not None else None
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._start: GamedayStarted | None = None
-        self._bad_total: dict[str, int] = {}
-        self._bad_step: dict[str, int] = {}
-        self._writes: dict[str, DRWrites] = {}
-        self._finished: GamedayFinished | None = None
 
-    @property
-    def finished(self) -> GamedayFinished | None:
-        return self._finished
+def last_message(finish: GamedayFinished, start: GamedayStarted | None, closing: Closing) -> Message:
+    """The last message, once the report is rendered."""
+    return Message(finish.event, finished_text(finish, start, closing))
 
-    def observe(self, event: BaseModel) -> Message | None:
-        with self._lock:
-            if isinstance(event, SampleTaken):
-                if not event.good:
-                    self._bad_total[event.slo] = self._bad_total.get(event.slo, 0) + 1
-                    self._bad_step[event.slo] = self._bad_step.get(event.slo, 0) + 1
-                return None
-            if isinstance(event, GamedayStarted):
-                self._start = event
-                return Message(event.event, started_text(event))
-            if isinstance(event, StepStarted):
-                self._bad_step = {}
-                return None
-            if isinstance(event, StepFinished):
-                return Message(event.event, self._step(event))
-            if isinstance(event, GuardrailTripped):
-                return Message(event.event, guardrail_text(event, self._rehearsal))
-            if isinstance(event, DRStarted):
-                return None
-            if isinstance(event, DRWrites):
-                self._writes[event.check] = event
-                return None
-            if isinstance(event, DRFinished):
-                info = next((d for d in self._start.disaster_recovery if d.id == event.check), None) if self._start else None
-                return Message(event.event, dr_text(event, info, self._writes.get(event.check), self._rehearsal))
-            if isinstance(event, Interrupted):
-                return Message(event.event, f"{self._prefix}:octagonal_sign: **Interrupted** by {event.signal}: "
-                                            "the running experiment is rolled back and the journal closed")
-            if isinstance(event, GamedayFinished):
-                self._finished = event
-            return None
 
-    def last(self, closing: Closing) -> Message | None:
-        """The last message, once the report is rendered (None when the gameday never finished)."""
-        with self._lock:
-            if self._finished is None:
-                return None
-            return Message(self._finished.event, finished_text(self._finished, self._start, closing))
+def _rehearsal(state: GamedayState) -> bool:
+    return state.start is not None and state.start.mode is Mode.REHEARSAL
 
-    @property
-    def _rehearsal(self) -> bool:
-        return self._start is not None and self._start.mode is Mode.REHEARSAL
 
-    @property
-    def _prefix(self) -> str:
-        return "[rehearsal] " if self._rehearsal else ""
+def _step_message(event: StepFinished, state: GamedayState) -> Message:
+    start = state.start
+    if start is None:
+        return Message(event.event, step_text(event, None, {}, {}, False))
+    slos = {s.name: s for s in start.slos}
+    step = state.steps[event.step]
+    during = {name: _burned(slos[name], bad, start.interval_seconds) for name, bad in step.bad_during.items() if name in slos}
+    total = {name: _burned(slos[name], slo.bad, start.interval_seconds) for name, slo in state.slos.items() if slo.bad and name in slos}
+    return Message(event.event, step_text(event, start, during, total, _rehearsal(state)))
 
-    def _step(self, event: StepFinished) -> str:
-        start = self._start
-        if start is None:
-            return step_text(event, None, {}, {}, False)
-        slos = {s.name: s for s in start.slos}
-        during = {name: _burned(slos[name], bad, start.interval_seconds) for name, bad in self._bad_step.items() if name in slos}
-        total = {name: _burned(slos[name], bad, start.interval_seconds) for name, bad in self._bad_total.items() if name in slos}
-        return step_text(event, start, during, total, self._rehearsal)
+
+def _dr_message(event: DRFinished, state: GamedayState) -> Message:
+    check = state.checks[event.check]
+    return Message(event.event, dr_text(event, check.info, check.writes, _rehearsal(state)))
+
+
+def _interrupted_message(event: Interrupted, state: GamedayState) -> Message:
+    prefix = "[rehearsal] " if _rehearsal(state) else ""
+    return Message(event.event, f"{prefix}:octagonal_sign: **Interrupted** by {event.signal}: "
+                                "the running experiment is rolled back and the journal closed")
+
+
+_SAY: dict[type, Callable[[Any, GamedayState], Message]] = {
+    GamedayStarted: lambda e, s: Message(e.event, started_text(e)),
+    StepFinished: _step_message,
+    GuardrailTripped: lambda e, s: Message(e.event, guardrail_text(e, _rehearsal(s))),
+    DRFinished: _dr_message,
+    Interrupted: _interrupted_message,
+}
+SAID = tuple(_SAY)  # the event types that call for a message
 
 
 def started_text(event: GamedayStarted) -> str:

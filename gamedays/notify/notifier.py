@@ -20,12 +20,12 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from pydantic import BaseModel
-
+from gamedays.journal.delivery import Hooks
+from gamedays.journal.state import GamedayState
 from gamedays.model.errors import GamedayError
-from gamedays.model.events import NotificationFailed
+from gamedays.model.events import Event, GamedayFinished, GamedayStarted, NotificationFailed
 from gamedays.model.plan import NotifySettings, Webhook
-from gamedays.notify.messages import Closing, Message, Messages, for_slack
+from gamedays.notify.messages import SAID, Closing, Message, for_slack, last_message, message
 from gamedays.notify.webhook import RetryPolicy, post_json
 
 logger = logging.getLogger(__name__)
@@ -103,7 +103,8 @@ class Notifier:
         self.channels = resolve_channels(settings, env)
         self._on_failure = on_failure
         self._policy = policy
-        self._messages = Messages()
+        self._finished: tuple[GamedayFinished, GamedayStarted | None] | None = None
+        self._finished_lock = threading.Lock()
         self._queues: dict[str, queue.Queue[Message]] = {c.name: queue.Queue(maxsize=queue_size) for c in self.channels}
         self._closing = threading.Event()
         self._cancel = threading.Event()
@@ -124,21 +125,31 @@ class Notifier:
                 self._threads.append(thread)
         return self
 
-    def __call__(self, event: BaseModel) -> None:
-        """The listener: never blocks (the queues are bounded; when full the message is given up and reported)."""
-        if not self.enabled or isinstance(event, NotificationFailed):
+    def subscribe(self, hooks: Hooks) -> None:
+        """Listen to the events that call for a message (never blocks: the queues are bounded; when full the message is given up and reported)."""
+        if not self.enabled:
             return
-        message = self._messages.observe(event)
-        if message is not None:
-            self._enqueue(message)
+        for kind in SAID:
+            hooks.on(kind, self._said)
+        hooks.on(GamedayFinished, self._gameday_finished)
+
+    def _said(self, event: Event, state: GamedayState) -> None:
+        said = message(event, state)
+        if said is not None:
+            self._enqueue(said)
+
+    def _gameday_finished(self, event: GamedayFinished, state: GamedayState) -> None:
+        with self._finished_lock:
+            self._finished = (event, state.start)
 
     def close(self, timeout: float, closing: Closing | None = None) -> None:
         """Queue the finished message, then deliver what is queued within ``timeout`` seconds; report the rest."""
         if not self.enabled:
             return
-        last = self._messages.last(closing or Closing())
-        if last is not None:
-            self._enqueue(last)
+        with self._finished_lock:
+            finished = self._finished
+        if finished is not None:  # None: the gameday never finished
+            self._enqueue(last_message(*finished, closing or Closing()))
         end = time.monotonic() + max(0.0, timeout)
         self._close_by = end
         self._closing.set()

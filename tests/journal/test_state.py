@@ -122,6 +122,15 @@ def test_the_folds_figures_are_the_events_own(journal):
                 break
             trailing_bad.append(sample)
         assert slo.breach_since == (trailing_bad[-1].at if trailing_bad else None)
+        assert slo.flipped == (len(mine) > 1 and mine[-1].good != mine[-2].good)
+        ended = [i for i in range(1, len(mine)) if mine[i].good and not mine[i - 1].good]  # samples that ended a breach
+        if ended:
+            first_bad = ended[-1] - 1
+            while first_bad > 0 and not mine[first_bad - 1].good:
+                first_bad -= 1
+            assert slo.last_breach_since == mine[first_bad].at
+        else:
+            assert slo.last_breach_since is None
     assert {s.slo for s in samples} <= set(state.slos)
     planned = START in journal
     for name, burned in state.budget_spent().items():

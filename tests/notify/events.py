@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gamedays.journal.delivery import Delivery
+from gamedays.journal.state import GamedayState
 from gamedays.model.dr import DRStepKind
 from gamedays.model.events import (
     DRFinished,
@@ -82,3 +84,35 @@ def dr_writes(lost: int) -> DRWrites:
 
 def finished(outcome: Outcome = Outcome.DEVIATED) -> GamedayFinished:
     return GamedayFinished(at=T0 + 300, outcome=outcome, exit_code=1)
+
+
+def listening(*listeners):
+    """What the orchestrator's delivery does with each event: fold it, then call the hooks of its type (here, in this thread)."""
+    delivery = Delivery()
+    for listener in listeners:
+        listener.subscribe(delivery.hooks)
+    return delivery.put
+
+
+class Said:
+    """The messages events call for, the events folded one by one as the delivery folds them."""
+
+    def __init__(self) -> None:
+        self.state = GamedayState(keep_samples=False)
+
+    def __call__(self, events: list) -> list:
+        from gamedays.notify.messages import message
+
+        said = []
+        for event in events:
+            self.state.apply(event)
+            m = message(event, self.state)
+            if m is not None:
+                said.append(m)
+        return said
+
+    def last(self, closing):
+        from gamedays.notify.messages import last_message
+
+        finish = self.state.finish
+        return last_message(finish, self.state.start, closing) if finish is not None else None

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from gamedays.model.events import DRStarted, ExperimentProgress, Interrupted, Mode
 from gamedays.model.outcomes import Outcome
-from gamedays.notify.messages import Closing, Messages, closing, for_slack
-from tests.notify.events import T0, dr_finished, dr_writes, finished, guardrail, sample, started, step_run
+from gamedays.notify.messages import Closing, closing, for_slack
+from tests.notify.events import T0, Said, dr_finished, dr_writes, finished, guardrail, sample, started, step_run
 
 
-def say(messages: Messages, events: list) -> list:
-    return [m for m in (messages.observe(e) for e in events) if m is not None]
+def say(messages: Said, events: list) -> list:
+    return messages(events)
 
 
 def test_started_names_plan_environment_commander_and_the_timeline():
-    [message] = say(Messages(), [started()])
+    [message] = say(Said(), [started()])
     text = message.text
     assert message.about == "gameday_started"
     assert "**Gameday 2024-05 started**: May gameday (2024-05-21)" in text
@@ -27,14 +27,14 @@ def test_started_names_plan_environment_commander_and_the_timeline():
 
 
 def test_a_rehearsal_says_so_in_every_message():
-    messages = Messages()
+    messages = Said()
     said = say(messages, [started(Mode.REHEARSAL), *step_run("api-pod-loss", 0), guardrail()])
     assert "**Rehearsal 2024-05 started**" in said[0].text and "(no fault is injected)" in said[0].text
     assert all(m.text.startswith("[rehearsal] ") for m in said[1:])
 
 
 def test_each_step_says_its_outcome_and_the_budget_it_burned():
-    messages = Messages()
+    messages = Said()
     said = say(messages, [started(), *step_run("api-pod-loss", 2), *step_run("dns-loss", 1, Outcome.DEVIATED, at=T0 + 50)])
     first, second = said[1], said[2]
     assert first.about == "step_finished"
@@ -48,32 +48,32 @@ def test_each_step_says_its_outcome_and_the_budget_it_burned():
 
 
 def test_a_step_without_bad_samples_burned_nothing():
-    said = say(Messages(), [started(), *step_run("api-pod-loss", 0)])
+    said = say(Said(), [started(), *step_run("api-pod-loss", 0)])
     assert "Error budget burned during the step: none (no bad sample)" in said[1].text
 
 
 def test_a_guardrail_is_told_at_once_with_the_breach():
-    [message] = say(Messages(), [started(), guardrail()])[1:]
+    [message] = say(Said(), [started(), guardrail()])[1:]
     assert message.about == "guardrail"
     assert ":octagonal_sign: **GUARDRAIL TRIPPED** (SLO breach): aborting step `api-pod-loss`" in message.text
     assert "checkout-availability in breach for 5.2s" in message.text
 
 
 def test_a_dr_check_is_told_with_its_rto_against_the_target_and_the_data_lost():
-    recovered = say(Messages(), [started(), dr_writes(0), dr_finished(42.0)])[1]
+    recovered = say(Said(), [started(), dr_writes(0), dr_finished(42.0)])[1]
     assert recovered.about == "dr_finished"
     assert "DR check `database-cluster`: Database primary lost **recovered**" in recovered.text
     assert "RTO 42.0s (target 60s)" in recovered.text
     assert "no data lost (120 acknowledged writes kept)" in recovered.text
-    late = say(Messages(), [started(), dr_writes(3), dr_finished(75.5)])[1]
+    late = say(Said(), [started(), dr_writes(3), dr_finished(75.5)])[1]
     assert ":warning:" in late.text and "**missed its RTO**" in late.text and "RTO 75.5s (target 60s)" in late.text
     assert "3 of 120 acknowledged writes lost (2.5s of data), target RPO 0s" in late.text
-    failed = say(Messages(), [started(), dr_finished(None, failed_step="promote replica")])[1]
+    failed = say(Said(), [started(), dr_finished(None, failed_step="promote replica")])[1]
     assert "**failed** at `promote replica`" in failed.text and "RTO not reached (target 60s)" in failed.text
 
 
 def test_finished_waits_for_the_report_and_names_the_top_actions():
-    messages = Messages()
+    messages = Said()
     assert say(messages, [started(), finished()])[1:] == []  # the report is not written yet
     last = messages.last(closing("reports/2024-05", [f"action {n}" for n in range(1, 8)], limit=3))
     assert last is not None and last.about == "gameday_finished"
@@ -83,7 +83,7 @@ def test_finished_waits_for_the_report_and_names_the_top_actions():
 
 
 def test_finished_without_actions_says_so_and_nothing_is_said_before_the_end():
-    messages = Messages()
+    messages = Said()
     say(messages, [started()])
     assert messages.last(Closing(report="reports/x")) is None
     say(messages, [finished(Outcome.PASSED)])
@@ -93,7 +93,7 @@ def test_finished_without_actions_says_so_and_nothing_is_said_before_the_end():
 def test_samples_progress_and_dr_start_say_nothing_but_an_interruption_does():
     quiet = [sample("checkout-availability", False, T0 + 1), DRStarted(at=T0, check="database-cluster"),
              ExperimentProgress(at=T0, step="api-pod-loss", kind="method_started")]
-    messages = Messages()
+    messages = Said()
     assert say(messages, [started(), *quiet])[1:] == []
     [message] = say(messages, [Interrupted(at=T0 + 5, signal="SIGINT")])
     assert message.about == "interrupted" and "**Interrupted** by SIGINT" in message.text

@@ -13,7 +13,7 @@ from gamedays.notify.messages import closing
 from gamedays.notify.notifier import Notifier, WebhookNotConfigured
 from gamedays.notify.webhook import RetryPolicy
 from tests.notify import recorder as recording
-from tests.notify.events import T0, finished, guardrail, sample, started, step_run
+from tests.notify.events import T0, finished, guardrail, listening, sample, started, step_run
 
 QUICK = RetryPolicy(attempts=3, timeout=0.5, base_delay=0.05, max_delay=0.1, total=3.0)
 
@@ -36,8 +36,9 @@ def test_started_step_guardrail_and_finished_reach_mattermost_in_order(webhook):
     failures = Failures()
     notifier = Notifier(settings(mattermost={"webhook": "env:MM_HOOK", "channel": "gameday"}), {"MM_HOOK": webhook.url},
                         failures, policy=QUICK).start()
+    tell = listening(notifier)
     for event in [started(), *step_run("api-pod-loss", 1), guardrail(), finished()]:
-        notifier(event)
+        tell(event)
     notifier.close(5.0, closing("reports/2024-05", ["Fix the shop's retries"]))
     texts = webhook.texts()
     assert len(texts) == 4, texts
@@ -56,7 +57,8 @@ def test_slack_gets_mrkdwn_and_both_channels_get_every_message(webhook):
     try:
         notifier = Notifier(settings(mattermost={"webhook": "env:MM"}, slack={"webhook": "env:SLACK"}),
                             {"MM": webhook.url, "SLACK": slack.url}, Failures(), policy=QUICK).start()
-        notifier(started())
+        tell = listening(notifier)
+        tell(started())
         notifier.close(5.0)
         assert webhook.texts()[0].startswith(":rocket: **Gameday 2024-05 started**")
         assert slack.texts()[0].startswith(":rocket: *Gameday 2024-05 started*")
@@ -70,12 +72,13 @@ def test_a_slow_failing_webhook_never_slows_the_gameday_and_ends_as_notification
     webhook.delay = 0.2
     failures = Failures()
     notifier = Notifier(settings(mattermost={"webhook": "env:MM"}), {"MM": webhook.url}, failures, policy=QUICK).start()
+    tell = listening(notifier)
     events = [started(), *[sample("checkout-availability", i % 2 == 0, T0 + i) for i in range(200)], guardrail()]
     slowest = 0.0
     began = time.monotonic()
     for event in events:
         t = time.perf_counter()
-        notifier(event)
+        tell(event)
         slowest = max(slowest, time.perf_counter() - t)
     assert slowest < 0.05, f"a listener call took {slowest * 1000:.1f} ms (the webhook takes 200 ms per attempt)"
     assert time.monotonic() - began < 0.5
@@ -96,9 +99,10 @@ def test_close_is_bounded_and_reports_what_it_could_not_send(webhook):
     failures = Failures()
     policy = RetryPolicy(attempts=5, timeout=1.0, base_delay=0.5, max_delay=1.0, total=20.0)
     notifier = Notifier(settings(mattermost={"webhook": "env:MM"}), {"MM": webhook.url}, failures, policy=policy).start()
-    notifier(started())
-    notifier(guardrail())
-    notifier(finished())
+    tell = listening(notifier)
+    tell(started())
+    tell(guardrail())
+    tell(finished())
     began = time.monotonic()
     notifier.close(1.0, closing("reports/x", []))
     took = time.monotonic() - began
@@ -111,8 +115,9 @@ def test_a_full_queue_drops_the_message_and_says_so(webhook):
     failures = Failures()
     notifier = Notifier(settings(mattermost={"webhook": "env:MM"}), {"MM": webhook.url}, failures, policy=QUICK,
                         queue_size=1).start()
+    tell = listening(notifier)
     for event in [started(), guardrail(), guardrail(), guardrail()]:
-        notifier(event)
+        tell(event)
     notifier.close(0.2)
     assert any("too many messages waiting" in f.error for f in failures.events), failures.events
 
@@ -136,7 +141,8 @@ def test_a_webhook_variable_that_is_no_url_is_refused_without_showing_it():
 
 def test_without_notify_the_notifier_does_nothing(webhook):
     notifier = Notifier(NotifySettings(), {}, Failures()).start()
-    notifier(started())
+    tell = listening(notifier)
+    tell(started())
     notifier.close(1.0)
     assert not notifier.enabled and webhook.received == []
 
@@ -154,9 +160,10 @@ def test_a_failing_channel_does_not_hold_up_the_other(webhook):
         failures = Failures()
         notifier = Notifier(settings(mattermost={"webhook": "env:MM"}, slack={"webhook": "env:SLACK"}),
                             {"MM": webhook.url, "SLACK": slack.url}, failures, policy=QUICK).start()
+        tell = listening(notifier)
         began = time.monotonic()
         for event in [started(), *step_run("api-pod-loss", 0), guardrail()]:
-            notifier(event)
+            tell(event)
         webhook.wait_for(3, timeout=1.0)
         assert time.monotonic() - began < 1.0  # slack's retries would take seconds
         notifier.close(0.5)

@@ -23,8 +23,7 @@ def test_failures_after_the_run_are_appended_to_its_journal_and_counted(tree, we
                                 log_format=LogFormat.HUMAN, metrics_port=0)
     with integrations:
         for event in (started(), guardrail(), finished()):
-            for listener in integrations.listeners:
-                listener(event)
+            integrations.delivery.put(event)  # as the orchestrator's delivery thread hands it over
         webhook.wait_for(2, timeout=5)
         time.sleep(0.2)
         integrations.run_ended(journal)

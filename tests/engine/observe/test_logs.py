@@ -9,7 +9,7 @@ import re
 
 from gamedays.engine.logs import EventLog, LogFormat, RunLogging, environment_secrets
 from gamedays.model.events import ExperimentProgress, FaultArmed, NotificationFailed, PhaseStarted
-from tests.notify.events import T0, dr_finished, dr_writes, finished, guardrail, sample, started, step_run
+from tests.notify.events import T0, dr_finished, dr_writes, finished, guardrail, listening, sample, started, step_run
 
 FIELDS = ["time", "level", "gameday", "step", "event", "message", "logger"]
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -43,9 +43,9 @@ def test_json_lines_carry_the_fields_and_the_events_meaningful_messages(tmp_path
     stream = io.StringIO()
     logs = RunLogging(tmp_path / "gameday.log", LogFormat.JSON, "2024-05", stream=stream)
     try:
-        listener = EventLog()
+        tell = listening(EventLog())
         for event in run_events():
-            listener(event)
+            tell(event)
         logging.getLogger("chaoslib.some.library").info("a library's line")
     finally:
         logs.close()
@@ -75,7 +75,7 @@ def test_json_lines_carry_the_fields_and_the_events_meaningful_messages(tmp_path
 def test_human_format_stays_readable_and_writes_nothing_to_stderr(tmp_path, capsys):
     logs = RunLogging(tmp_path / "gameday.log", LogFormat.HUMAN, "2024-05")
     try:
-        EventLog()(guardrail())
+        listening(EventLog())(guardrail())
     finally:
         logs.close()
     text = (tmp_path / "gameday.log").read_text()

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.engine.run.conftest import scale_to_zero_experiment, wait_ready_pods
+from tests.engine.observe.test_metrics import parse
 
 
 def free_port() -> int:
@@ -69,15 +70,16 @@ def test_a_run_serves_metrics_logs_json_and_tells_the_team(sandbox, plans, webho
 
     # /metrics, scraped while the gameday ran
     assert f"metrics: {url}" in stdout_text
-    running = [s for s in scrapes if "\ngameday_running 1\n" in s]
+    parsed = [parse(s) for s in scrapes]
+    running = [p for p in parsed if p["gameday_running"] == 1]
     assert running, f"{len(scrapes)} scrapes, none while the gameday ran"
-    assert all('gameday_info{gameday="test",version="0.1.0",mode="run",environment="sandbox"} 1' in s for s in running)
-    with_values = [s for s in running if 'gameday_sli_value{slo="checkout-availability"}' in s]
-    assert with_values and 'gameday_slo_objective_ratio{slo="checkout-availability"} 0.999' in with_values[-1]
+    assert all(p['gameday_info{gameday="test",version="0.1.0",mode="run",environment="sandbox"}'] == 1 for p in running)
+    with_values = [p for p in running if 'gameday_sli_value{slo="checkout-availability"}' in p]
+    assert with_values and with_values[-1]['gameday_slo_objective_ratio{slo="checkout-availability"}'] == 0.9995
     assert 'gameday_error_budget_burned_ratio{slo="checkout-availability"}' in with_values[-1]
-    assert any('gameday_step_state{step="all-pods",state="running"} 1' in s for s in running)
-    assert any('gameday_sli_good{slo="checkout-availability"} 0' in s for s in running)  # the fault was seen live
-    assert any("gameday_aborts_total 1" in s for s in scrapes)
+    assert any(p['gameday_step_state{step="all-pods",state="running"}'] == 1 for p in running)
+    assert any(p['gameday_sli_good{slo="checkout-availability"}'] == 0 for p in with_values)  # the fault was seen live
+    assert any(p["gameday_aborts_total"] == 1 for p in parsed)
     assert scrape(url) is None  # the server went with the run
 
     # JSON logs on stderr, one object per line with the fields
