@@ -174,9 +174,9 @@ def _run_plan(
         with integrations:
             try:
                 analysis = _gameday(loaded, integrations, targeted, mode, report_dir)
-            except (KeyboardInterrupt, SystemExit, GamedayError):
+            except (KeyboardInterrupt, GamedayError):
                 raise
-            except BaseException as exc:  # a bug (ours or a plugin's): its traceback in gameday.log, exit 70
+            except BaseException as exc:  # a bug (ours or a plugin's, a sys.exit() too): its traceback in gameday.log, exit 70
                 logging.getLogger("gamedays").critical("internal error: %s: %s", type(exc).__name__, exc, exc_info=exc)
                 raise InternalError(report_dir / "gameday.log", exc) from exc
         for step in analysis.steps:

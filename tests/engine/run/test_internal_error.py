@@ -3,8 +3,10 @@
 The cheapest real trigger: a rehearsal's DR prechecks import every python provider of the
 playbook in the orchestrator itself (:func:`gamedays.engine.providers.provider_found`), and
 a plugin module that raises a BaseException that is not an Exception while it is imported
-is not stopped by any ``except Exception``. The plan's environment is not the sandbox
-(``staging``, confirmed): a rehearsal injects nothing, so nothing needs starting.
+is not stopped by any ``except Exception``. A plugin's ``sys.exit(0)`` is one too: it once
+made the rehearsal exit 0, its journal saying "deviated" and its DR check never finished.
+The plan's environment is not the sandbox (``staging``, confirmed): a rehearsal injects
+nothing, so nothing needs starting.
 """
 
 from __future__ import annotations
@@ -30,8 +32,12 @@ def break_it():
     return None
 
 
-raise PluginPanic("the plugin gave up while importing")
+{raises}
 '''
+RAISES = {  # a BaseException that is no Exception; a sys.exit() is no decision of gameday's either
+    "PluginPanic": ('raise PluginPanic("the plugin gave up while importing")', "PluginPanic: the plugin gave up while importing"),
+    "SystemExit": ("raise SystemExit(0)", "SystemExit: 0"),
+}
 
 PLAYBOOK = """\
 title: Mend the shop's database with a broken plugin
@@ -61,10 +67,14 @@ def _gameday(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
     return subprocess.run([sys.executable, "-m", "gamedays", *args], env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_a_plugin_raising_a_base_exception_exits_70_with_one_line_the_traceback_in_the_log_and_the_journal_closed(tmp_path: Path):
+@pytest.mark.parametrize("raised", sorted(RAISES))
+def test_a_plugin_raising_a_base_exception_exits_70_with_one_line_the_traceback_in_the_log_and_the_journal_closed(
+    tmp_path: Path, raised: str
+):
+    statement, logged = RAISES[raised]
     plugins = tmp_path / "plugins"
     plugins.mkdir()
-    (plugins / "broken_plugin.py").write_text(PLUGIN)
+    (plugins / "broken_plugin.py").write_text(PLUGIN.format(raises=statement))
     (tmp_path / "broken.yaml").write_text(PLAYBOOK)
     (tmp_path / "harmless.json").write_text(json.dumps(EXPERIMENT))
     plan = {
@@ -88,12 +98,12 @@ def test_a_plugin_raising_a_base_exception_exits_70_with_one_line_the_traceback_
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert lines[0] == (
-        f"gameday: internal error: PluginPanic raised in {plugins / 'broken_plugin.py'}:9 "
+        f"gameday: internal error: {raised} raised in {plugins / 'broken_plugin.py'}:9 "
         f"(a bug of gameday or of a plugin it ran, not your mistake); the traceback is in {log}"
     )
     text = log.read_text()
-    assert "CRITICAL gamedays: internal error: PluginPanic: the plugin gave up while importing" in text
-    assert "Traceback (most recent call last)" in text and "broken_plugin.PluginPanic: the plugin gave up while importing" in text
+    assert f"CRITICAL gamedays: internal error: {logged}" in text
+    assert "Traceback (most recent call last)" in text and statement in text  # the traceback quotes the plugin's line
     assert "DR broken: rehearsal prechecks (no disaster)" in done.stdout  # it got as far as the DR prechecks
 
     events = [json.loads(line) for line in (folder / "journal.jsonl").read_text().splitlines() if line.strip()]
