@@ -175,11 +175,11 @@ def _run_plan(
         with integrations:
             try:
                 verdict, analysis = _gameday(loaded, integrations, targeted, mode, report_dir)
-            except (KeyboardInterrupt, SystemExit, GamedayError):
+            except (KeyboardInterrupt, GamedayError):
                 raise
-            except BaseException as exc:  # a bug (ours or a plugin's): its traceback in gameday.log, exit 70
+            except BaseException as exc:  # a bug (ours or a plugin's, a sys.exit() too): its traceback in gameday.log, exit 70
                 logging.getLogger("gamedays").critical("internal error: %s: %s", type(exc).__name__, exc, exc_info=exc)
-                raise InternalError(report_dir / "gameday.log") from exc
+                raise InternalError(report_dir / "gameday.log", exc) from exc
         for step in analysis.steps:
             facts = [step.outcome.value]
             if step.time_to_detect is not None:
@@ -448,11 +448,29 @@ def _shield_the_finish() -> None:
 
 
 class InternalError(Exception):
-    """A bug (ours or a plugin's), never a user's mistake: exit 70, the traceback in ``log``."""
+    """A bug (ours or a plugin's), never a user's mistake: exit 70, the traceback of ``cause`` in ``log``."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, cause: BaseException) -> None:
         super().__init__(str(log))
         self.log = log
+        self.cause = cause
+
+
+def _internal_error_line(cause: BaseException, log: Path) -> str:
+    """The one line an internal error gets on stderr: what was raised, where, and where its traceback is.
+
+    The exception's message is left to the log (it may quote a value of the environment); its
+    type and innermost frame tell whether gameday's code or a plugin's (an experiment's or a
+    playbook's provider module) raised it.
+    """
+    import traceback
+
+    frames = traceback.extract_tb(cause.__traceback__)
+    where = f" in {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return (
+        f"gameday: internal error: {type(cause).__name__} raised{where} (a bug of gameday or of a plugin it ran, "
+        f"not your mistake); the traceback is in {log}"
+    )
 
 
 @contextlib.contextmanager
@@ -504,12 +522,12 @@ def main(argv: list[str] | None = None) -> None:
         _echo_safely("interrupted")
         sys.exit(ExitCode.ABORTED)
     except InternalError as exc:
-        _echo_safely(f"gameday: internal error (a bug, not your mistake): the traceback is in {exc.log}")
+        _echo_safely(_internal_error_line(exc.cause, exc.log))
         sys.exit(ExitCode.INTERNAL)
     except SystemExit:
         raise
     except BaseException as exc:  # a bug before a run's log exists: its traceback in a file of its own
-        _echo_safely(f"gameday: internal error (a bug, not your mistake): the traceback is in {_crash_log(exc)}")
+        _echo_safely(_internal_error_line(exc, _crash_log(exc)))
         sys.exit(ExitCode.INTERNAL)
     sys.exit(result if isinstance(result, int) else ExitCode.OK)
 

@@ -173,7 +173,8 @@ class Orchestrator:
             else:
                 stopped_early = True
         except BaseException as exc:
-            crashed = not isinstance(exc, (KeyboardInterrupt, SystemExit))
+            # a SystemExit in here is no decision of gameday's (its CLI exits outside the run): a plugin's sys.exit()
+            crashed = not isinstance(exc, KeyboardInterrupt)
             raise
         finally:
             monitor.stop(drain=monitor_settings.timeout.seconds + 1)
