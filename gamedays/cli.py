@@ -122,7 +122,7 @@ def recover(folder: str) -> None:
     import os
     from pathlib import Path
 
-    from gamedays.engine.recover import recover as recover_faults
+    from gamedays.engine.recover import Recovery, recover as recover_faults
     from gamedays.engine.report_lock import ReportLock
 
     with ReportLock(Path(folder), "gameday recover") as lock:  # never while a run or another recover writes there
@@ -136,6 +136,9 @@ def recover(folder: str) -> None:
         if result.step.startswith("dr/"):
             verdict = "recovery steps played" if result.succeeded else f"recovery FAILED: {result.detail}"
             click.echo(f"DR check {result.step[3:]}: {verdict}")
+            continue
+        if result.recovery is Recovery.NOTHING_TO_ROLL_BACK:
+            click.echo(f"step {result.step}: {result.detail}")
             continue
         verdict = "rolled back" if result.succeeded else f"rollbacks FAILED: {result.detail}"
         click.echo(f"step {result.step}: {verdict}")

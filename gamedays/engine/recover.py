@@ -4,7 +4,8 @@ Every fault is in the journal with its rollbacks before it is injected
 (``fault_armed``). A fault whose rollbacks are not known to have run (no
 ``rollbacks_completed`` from its experiment, no successful ``rollbacks_played``)
 is still open: its rollbacks are played now, in a fresh process, and the journal
-records that they were.
+records that they were. One whose experiment declares no rollbacks (a pod kill: its
+controller restores the target) has nothing to play: that is recorded, and said.
 
 A DR check whose disaster was injected but which never finished is open too: its
 playbook's automated recovery steps and ``afterwards`` are played (manual steps are
@@ -17,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Mapping
 
@@ -38,11 +40,31 @@ class NothingToRecoverFrom(GamedayError):
     exit_code = 2
 
 
+class Recovery(Enum):
+    """What recover did for one open fault or DR check."""
+
+    ROLLED_BACK = "rolled back"  # its rollbacks (or recovery steps) played, now or by its own process
+    NOTHING_TO_ROLL_BACK = "nothing to roll back"  # its experiment declares no rollbacks
+    FAILED = "failed"
+
+
+#: The journal's detail, and what recover says, for a fault whose experiment declares no rollbacks.
+NO_ROLLBACKS = "its experiment declares no rollbacks: nothing to roll back (what it did undoes itself)"
+
+
 @dataclass(frozen=True)
 class Recovered:
     step: str
-    succeeded: bool
+    recovery: Recovery
     detail: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.recovery is not Recovery.FAILED
+
+    @classmethod
+    def of(cls, step: str, succeeded: bool, detail: str) -> Recovered:
+        return cls(step, Recovery.ROLLED_BACK if succeeded else Recovery.FAILED, detail)
 
 
 def recover(folder: Path, base_env: Mapping[str, str], existing_environment: ExistingTarget) -> tuple[Recovered, ...]:
@@ -70,10 +92,14 @@ def recover(folder: Path, base_env: Mapping[str, str], existing_environment: Exi
     with Journal(path) as journal:
         for step in still_open:
             fault = armed[step]
+            if not fault.experiment.get("rollbacks"):
+                journal.append(RollbacksPlayed(at=time.time(), step=step, by="recover", succeeded=True, detail=NO_ROLLBACKS))
+                results.append(Recovered(step, Recovery.NOTHING_TO_ROLL_BACK, NO_ROLLBACKS))
+                continue
             rolled_back = _rolled_back_by_itself(folder, fault)
             if rolled_back is not None:
                 journal.append(RollbacksPlayed(at=time.time(), step=step, by="experiment", succeeded=True, detail=rolled_back))
-                results.append(Recovered(step, True, rolled_back))
+                results.append(Recovered.of(step, True, rolled_back))
                 continue
             experiments = folder / "experiments"
             experiments.mkdir(parents=True, exist_ok=True)
@@ -89,7 +115,7 @@ def recover(folder: Path, base_env: Mapping[str, str], existing_environment: Exi
             succeeded = not result.crashed and result.status == "completed"
             detail = "" if succeeded else (result.error or f"status {result.status}")
             journal.append(RollbacksPlayed(at=time.time(), step=step, by="recover", succeeded=succeeded, detail=detail))
-            results.append(Recovered(step, succeeded, detail))
+            results.append(Recovered.of(step, succeeded, detail))
         for info in disasters:
             results.append(_recover_disaster(folder, info, started.gameday, target.env, journal))
     return tuple(results)
@@ -150,7 +176,7 @@ def _recover_disaster(folder: Path, info: DRInfo, gameday: str, env: Mapping[str
     except GamedayError as exc:
         detail = f"cannot read the playbook {info.playbook}: {exc}"
         journal.append(RollbacksPlayed(at=time.time(), step=name, by="recover", succeeded=False, detail=detail))
-        return Recovered(name, False, detail)
+        return Recovered.of(name, False, detail)
     context = DRContext(
         env=env, report_dir=folder, catalog=None, interval=1.0, sli_timeout=2.0, gameday=gameday,
         record=journal.append, note=lambda text: None, interrupted=threading.Event(), confirm=_left_to_a_person,
@@ -159,7 +185,7 @@ def _recover_disaster(folder: Path, info: DRInfo, gameday: str, env: Mapping[str
     failed = DRCheck(context, info.id, resolved).recover_after_crash()
     detail = "" if failed is None else f"{failed!r} failed"
     journal.append(RollbacksPlayed(at=time.time(), step=name, by="recover", succeeded=failed is None, detail=detail))
-    return Recovered(name, failed is None, detail)
+    return Recovered.of(name, failed is None, detail)
 
 
 def _left_to_a_person(title: str, instruction: str, interrupted: threading.Event) -> tuple[DRStepOutcome, str]:

@@ -87,7 +87,9 @@ def exhaust_connections(dsn: str, count: int, hold_seconds: float, state_file: s
 
     The helper stops opening connections when the server refuses one ("too many clients"):
     the server is then exhausted, which is the point. Its pid goes to ``state_file`` for
-    :func:`release_connections`, the rollback; without a rollback it lets go by itself after
+    :func:`release_connections`, the rollback, written by the helper itself before it opens a
+    connection: whenever this process dies (a power loss of the orchestrator), the rollback
+    finds every connection it holds. Without a rollback it lets go by itself after
     ``hold_seconds``. Returns the number of connections held.
     """
     count, hold_seconds, state = int(count), float(hold_seconds), Path(state_file)
@@ -99,11 +101,16 @@ def exhaust_connections(dsn: str, count: int, hold_seconds: float, state_file: s
             f"{state} records a connection holder that still runs (pid {running['pid']}); "
             "call release_connections first"
         )
-    report = _read_report(_start_holder(dsn, count, hold_seconds), timeout=30.0 + 0.2 * count)
+    try:
+        report = _read_report(_start_holder(dsn, count, hold_seconds, state), timeout=30.0 + 0.2 * count)
+    except BaseException:
+        state.unlink(missing_ok=True)  # the holder is gone with its process group: nothing to release
+        raise
     pid, opened = int(report["pid"]), int(report["opened"])
     if opened == 0:
         if _holder_alive(pid):
             _stop_holder(pid)
+        state.unlink(missing_ok=True)
         raise _failed(f"could not open any connection to {_safe(dsn)}: {report.get('error') or 'no reason given'}")
     _write_state(
         state,
@@ -253,8 +260,11 @@ def _holder_alive(pid: int) -> bool:
     return alive(pid) and HOLDER_FLAG.encode() in cmdline and MODULE.encode() in cmdline
 
 
-def _start_holder(dsn: str, count: int, hold_seconds: float) -> subprocess.Popen[bytes]:
-    """Start the helper; it forks the real holder (so nothing is left for us to reap) and exits."""
+def _start_holder(dsn: str, count: int, hold_seconds: float, state: Path) -> subprocess.Popen[bytes]:
+    """Start the helper; it forks the real holder (so nothing is left for us to reap) and exits.
+
+    The holder records its pid in ``state`` before it opens a connection.
+    """
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
@@ -266,7 +276,8 @@ def _start_holder(dsn: str, count: int, hold_seconds: float) -> subprocess.Popen
     except OSError as exc:
         raise _failed(f"cannot start the connection holder: {exc}") from None
     assert holder.stdin is not None
-    holder.stdin.write(json.dumps({"dsn": dsn, "count": count, "hold_seconds": hold_seconds}).encode())
+    request = {"dsn": dsn, "count": count, "hold_seconds": hold_seconds, "state_file": str(state.absolute())}
+    holder.stdin.write(json.dumps(request).encode())
     holder.stdin.close()
     return holder
 
@@ -318,13 +329,18 @@ def _read_state(state: Path) -> dict[str, Any] | None:
     return data
 
 
-def _write_state(state: Path, data: dict[str, Any]) -> None:
+def _store_state(state: Path, data: dict[str, Any]) -> None:
+    """Replace ``state`` with ``data`` at once (never half written); OSError if it cannot."""
     partial = state.with_name(state.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(data, out)
+    os.replace(partial, state)
+
+
+def _write_state(state: Path, data: dict[str, Any]) -> None:
     try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump(data, out)
-        os.replace(partial, state)
+        _store_state(state, data)
     except OSError as exc:
         _stop_holder(int(data["pid"]))
         raise _failed(f"cannot write the state file {state}: {exc.strerror}; the connections were released") from None
@@ -349,6 +365,10 @@ def _hold(request: dict[str, Any]) -> int:
     connections: list[psycopg.Connection[Any]] = []
     error: str | None = None
     try:
+        try:  # recorded before the first connection: a rollback finds this holder whenever its caller died
+            _store_state(Path(request["state_file"]), {"pid": os.getpid(), "opened": 0, "hold_until": time.time() + hold_seconds})
+        except OSError as exc:
+            count, error = 0, f"cannot write the state file {request['state_file']}: {exc.strerror}"
         for _ in range(count):
             try:
                 connections.append(psycopg.connect(dsn, connect_timeout=5, application_name=HOLDER_APPLICATION))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import dns.exception
 import dns.message
 import dns.query
 import psycopg
@@ -109,6 +110,17 @@ def assert_rolled_back(journal: dict[str, Any], rollbacks: int) -> None:
     assert statuses(journal, "rollbacks") == ["succeeded"] * rollbacks, json.dumps(journal.get("rollbacks"))[-3000:]
 
 
+@dataclass(frozen=True)
+class DatabaseState:
+    """The database as its clients find it: where the record points, which server takes writes."""
+
+    record: tuple[str, ...] | None  # the db SRV record (None: no answer)
+    takes_writes: bool  # a write through DATABASE_URL, which follows the record
+    primary_in_recovery: bool | None  # None: the primary's port takes no connection
+    replica_in_recovery: bool | None
+    replica_streams: bool
+
+
 class Target:
     """The sandbox's parts as a client sees them: the shop, DNS, PostgreSQL, Kubernetes, AWS."""
 
@@ -147,6 +159,23 @@ class Target:
         response = dns.query.tcp(dns.message.make_query(name, rdtype), host, port=int(port), timeout=timeout)
         return sorted(rdata.to_text() for rrset in response.answer for rdata in rrset)
 
+    def answers(self, name: str, rdtype: str, timeout: float = 1.0) -> list[str] | None:
+        """What DNS answers within ``timeout`` seconds; None when it answers nothing in time (a dropped query)."""
+        try:
+            return self.lookup(name, rdtype, timeout)
+        except (dns.exception.Timeout, OSError):
+            return None
+
+    def lookup_seconds(self, name: str, rdtype: str, timeout: float = 5.0) -> float:
+        """How long DNS took to answer (``timeout`` when it did not)."""
+        began = time.monotonic()
+        self.answers(name, rdtype, timeout)
+        return time.monotonic() - began
+
+    def resolver_fault(self, zone: str = "shop.internal") -> list[str] | None:
+        """The resolver fault the zone's server honours (its TXT record; [] when none is set)."""
+        return self.answers(f"_gameday-fault.{zone}", "TXT", timeout=5.0)
+
     # -- PostgreSQL --------------------------------------------------------------------------
 
     def write(self, dsn_name: str = "DATABASE_URL") -> bool:
@@ -156,6 +185,37 @@ class Target:
             return True
         except psycopg.Error:
             return False
+
+    def connect_error(self, dsn_name: str = "DATABASE_URL") -> str | None:
+        """Why a new connection is refused (the server's message), or None when one is taken."""
+        try:
+            with psycopg.connect(self.env[dsn_name], autocommit=True, connect_timeout=2):
+                return None
+        except psycopg.Error as exc:
+            return str(exc)
+
+    def write_seconds(self, dsn_name: str = "DATABASE_URL") -> float | None:
+        """How long a new connection and a write took; None when it failed."""
+        began = time.monotonic()
+        wrote = self.write(dsn_name)
+        return time.monotonic() - began if wrote else None
+
+    def in_recovery(self, dsn_name: str) -> bool | None:
+        """Whether the server is a standby (True) or takes writes (False); None when it takes no connection."""
+        try:
+            return bool(self.query("SELECT pg_is_in_recovery()", dsn_name))
+        except psycopg.Error:
+            return None
+
+    def database(self) -> DatabaseState:
+        record = self.answers("db.shop.internal", "SRV", timeout=2.0)
+        return DatabaseState(
+            record=None if record is None else tuple(record),
+            takes_writes=self.write(),
+            primary_in_recovery=self.in_recovery("DATABASE_PRIMARY_URL"),
+            replica_in_recovery=self.in_recovery("DATABASE_REPLICA_URL"),
+            replica_streams=self.replica_streams(),
+        )
 
     def query(self, sql: str, dsn_name: str = "DATABASE_URL", params: tuple[Any, ...] = ()) -> Any:
         with psycopg.connect(self.env[dsn_name], autocommit=True, connect_timeout=2) as conn:
@@ -192,12 +252,35 @@ class Target:
     def shop_pods(self) -> list[Any]:
         return list(self.core().list_namespaced_pod("shop", label_selector="app=shop-api").items)
 
+    def shop_pod_names(self) -> set[str]:
+        return {p.metadata.name for p in self.shop_pods()}
+
+    def pods_ready(self) -> tuple[int, int]:
+        """How many shop pods there are, and how many of them are Ready."""
+        pods = self.shop_pods()
+        return len(pods), sum(1 for p in pods if _is_ready(p))
+
+    def deployment_replicas(self, name: str = "shop-api", namespace: str = "shop") -> int:
+        from kubernetes import client
+
+        return int(client.AppsV1Api(self.core().api_client).read_namespaced_deployment(name, namespace).spec.replicas)
+
+    def unschedulable(self, node: str) -> bool:
+        """The node is cordoned."""
+        return bool(self.core().read_node(node).spec.unschedulable)
+
+    def network_policies(self, namespace: str = "shop") -> list[str]:
+        from kubernetes import client
+
+        policies = client.NetworkingV1Api(self.core().api_client).list_namespaced_network_policy(namespace).items
+        return sorted(p.metadata.name for p in policies)
+
     def ready_pods(self, count: int = 3, timeout: float = 30) -> list[Any]:
         """Exactly ``count`` shop pods, all Ready (waits for replacements to come up)."""
 
         def ready() -> list[Any]:
             pods = self.shop_pods()
-            good = [p for p in pods if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])]
+            good = [p for p in pods if _is_ready(p)]
             return good if len(good) == count == len(pods) else []
 
         found = wait_until(ready, timeout, every=0.2)
@@ -210,3 +293,29 @@ class Target:
         from gamedays.sandbox.aws import isolated_client
 
         return isolated_client(service, self.env["AWS_ENDPOINT_URL"], self.env["AWS_REGION"])
+
+    def aurora_writer(self, cluster: str = "shop-db") -> str:
+        """The instance the Aurora cluster's writer endpoint points at."""
+        found = self.aws("rds").describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0]
+        return str(next(m["DBInstanceIdentifier"] for m in found["DBClusterMembers"] if m["IsClusterWriter"]))
+
+    def ec2_state(self, name: str = "shop-api-1") -> str:
+        """The state of the EC2 instance tagged Name=``name`` (running, stopping, stopped...)."""
+        reservations = self.aws("ec2").describe_instances(Filters=[{"Name": "tag:Name", "Values": [name]}])["Reservations"]
+        return str(reservations[0]["Instances"][0]["State"]["Name"])
+
+    def route53_records(self, zone: str = "shop.internal") -> list[dict[str, Any]]:
+        """Every record set of the hosted zone, as Route53 lists them."""
+        route53 = self.aws("route53")
+        zone_id = route53.list_hosted_zones_by_name(DNSName=f"{zone}.")["HostedZones"][0]["Id"]
+        return list(route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"])
+
+    def route53_values(self, name: str, rdtype: str, zone: str = "shop.internal") -> list[str]:
+        """The values of one record set of the hosted zone ([] when there is none)."""
+        fqdn = f"{name}.{zone}."
+        found = [r for r in self.route53_records(zone) if r["Name"] == fqdn and r["Type"] == rdtype]
+        return sorted(v["Value"] for r in found for v in r.get("ResourceRecords", []))
+
+
+def _is_ready(pod: Any) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])

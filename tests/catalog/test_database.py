@@ -120,14 +120,10 @@ def test_rds_reboot_with_failover_against_moto(chaos: ChaosRunner, target: Targe
 
 
 def test_aurora_failover_moves_the_writer_and_the_rollback_moves_it_back(chaos: ChaosRunner, target: Target):
-    def writer() -> str:
-        cluster = target.aws("rds").describe_db_clusters(DBClusterIdentifier="shop-db")["DBClusters"][0]
-        return next(m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"] if m["IsClusterWriter"])
-
-    assert writer() == "shop-db-1"
+    assert target.aurora_writer() == "shop-db-1"
     journal = chaos.run("database/aurora-cluster-failover")
     assert_rolled_back(journal, 1)
     assert journal["deviated"] is False
     during = output(journal, "failover-to-the-reader")["DBCluster"]["DBClusterMembers"]
     assert [m["DBInstanceIdentifier"] for m in during if m["IsClusterWriter"]] == ["shop-db-2"]
-    assert writer() == "shop-db-1"
+    assert target.aurora_writer() == "shop-db-1"

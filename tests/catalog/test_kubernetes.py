@@ -25,7 +25,7 @@ def test_node_drain_evicts_its_pods_and_the_rollback_uncordons_it(chaos: ChaosRu
     assert journal["deviated"] is False, journal["steady_states"]["after"]  # the shop kept taking orders
     after = target.ready_pods()
     assert not on_node & {p.metadata.name for p in after}, "the drained node's pods were not evicted"
-    assert target.core().read_node(node).spec.unschedulable in (None, False)
+    assert not target.unschedulable(node)
     target.shop_takes_orders()
 
 
@@ -59,9 +59,6 @@ def test_namespace_deny_isolates_the_pods_until_the_rollback_removes_the_policy(
     journal = chaos.run("kubernetes/namespace-network-deny", hold_seconds=1)
     assert_rolled_back(journal, 1)
     assert journal["deviated"] is True  # isolated pods leave the load balancer: the shop had no backend
-    from kubernetes import client
-
-    policies = client.NetworkingV1Api(target.core().api_client).list_namespaced_network_policy("shop").items
-    assert policies == []
+    assert target.network_policies("shop") == []
     target.ready_pods()
     assert wait_until(lambda: target.order() is not None, 20, every=0.2)

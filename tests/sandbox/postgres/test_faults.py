@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from pathlib import Path
 
 import psycopg
@@ -88,6 +90,34 @@ def test_exhausted_connections_are_let_go_after_hold_seconds(cluster: PostgresCl
     holder = json.loads(state.read_text())["pid"]
     assert wait_until(lambda: not _alive(holder), timeout=5.0)
     assert release_connections(str(state)) == 0  # nothing left to release
+    assert not state.exists()
+
+
+def test_the_holder_is_recorded_before_it_opens_a_connection(tmp_path: Path) -> None:
+    """A power loss of the caller while the connections are being opened: the rollback still finds the holder."""
+    state = tmp_path / "exhaust.json"
+    silent = socket.create_server((LOOPBACK, 0))  # takes the TCP connection, never says a word: the first open hangs
+    dsn = f"host={LOOPBACK} port={silent.getsockname()[1]} user=shop dbname=shop"
+    failed: list[BaseException] = []
+
+    def exhaust() -> None:
+        try:
+            exhaust_connections(dsn, count=2, hold_seconds=60, state_file=str(state))
+        except ActivityFailed as exc:
+            failed.append(exc)
+
+    caller = threading.Thread(target=exhaust)
+    caller.start()
+    try:
+        assert wait_until(state.exists, timeout=10.0), "the holder did not record itself while opening"
+        holder = json.loads(state.read_text())["pid"]
+        assert _alive(holder) and caller.is_alive()  # still opening its first connection
+        assert release_connections(str(state)) == 0  # none opened yet; the holder stopped all the same
+        assert not _alive(holder) and not state.exists()
+    finally:
+        caller.join(timeout=30)
+        silent.close()
+    assert not caller.is_alive() and len(failed) == 1 and "did not report" in str(failed[0])
     assert not state.exists()
 
 
