@@ -40,6 +40,7 @@ from gamedays.model.events import (
     PhaseStarted,
     RollbacksPlayed,
     SampleTaken,
+    SamplingBehind,
     StepFinished,
     StepStarted,
 )
@@ -231,6 +232,8 @@ def describe(event: BaseModel) -> tuple[int, str] | None:
         if event.disaster_at is not None and event.recovered_at is not None:
             return info, f"DR check {event.check}: recovered {max(0.0, event.recovered_at - event.disaster_at):.1f}s after the disaster"
         return info, f"DR check {event.check}: finished" + (f": {event.detail}" if event.detail else "")
+    if isinstance(event, SamplingBehind):
+        return warn, f"sampling of {event.slo} fell behind (the machine stalled): {event.skipped} ticks skipped, not sampled"
     if isinstance(event, NotificationFailed):
         return warn, f"notification to {event.channel} about {event.about} failed after {event.attempts} attempts: {event.error}"
     if isinstance(event, Interrupted):
@@ -243,6 +246,7 @@ def describe(event: BaseModel) -> tuple[int, str] | None:
 DESCRIBED = (
     GamedayStarted, PhaseStarted, StepStarted, FaultArmed, ExperimentProgress, GuardrailTripped, RollbacksPlayed,
     StepFinished, DRStarted, DRStepDone, DRWrites, DRFinished, NotificationFailed, Interrupted, GamedayFinished,
+    SamplingBehind,
 )
 
 

@@ -3,7 +3,9 @@
 Each SLO has its own scheduling thread, which hands each measurement to a shared
 pool and goes straight back to its schedule: a slow source never delays another
 one, nor its own next tick. Every source bounds its own time (``timeout``); the
-sample is stamped with the tick it belongs to.
+sample is stamped with the tick it belongs to. When the scheduling thread itself falls
+behind (the machine stalled), the ticks already missed are skipped, not sampled late,
+and ``on_behind`` is told (the orchestrator journals it: the report shows the gap).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from gamedays.sli.measure import measure
 logger = logging.getLogger(__name__)
 
 Sink = Callable[[str, Measurement, float], None]  # (slo name, measurement, scheduled time)
+Behind = Callable[[str, int, float], None]  # (slo name, ticks skipped, the first skipped tick's time)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Monitor:
         sink: Sink,
         measure_one: Callable[[SLO, Mapping[str, str], float], Measurement] | None = None,
         on_tick: Callable[[Tick], None] | None = None,
+        on_behind: Behind | None = None,
     ) -> None:
         if interval <= 0:
             raise ValueError("the sampling interval must be positive")
@@ -52,6 +56,7 @@ class Monitor:
         self._sink = sink
         self._measure = measure_one or (lambda slo, env, timeout: measure(slo.sli, env, timeout))
         self._on_tick = on_tick
+        self._on_behind = on_behind
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=max(4, 4 * len(self._slos)), thread_name_prefix="sli")
         self._threads: list[threading.Thread] = []
@@ -104,7 +109,10 @@ class Monitor:
             tick += 1
             behind = int((time.time() - origin) / self._interval) + 1
             if behind > tick + 1:  # the machine stalled: skip the ticks already missed, keep the phase
-                logger.warning("monitor for %s skipped %d ticks", slo.name, behind - tick - 1)
+                skipped = behind - tick - 1
+                logger.warning("monitor for %s skipped %d ticks", slo.name, skipped)
+                if self._on_behind is not None:
+                    self._on_behind(slo.name, skipped, origin + tick * self._interval)
                 tick = behind - 1
 
     def _run(self, slo: SLO, scheduled: float) -> None:

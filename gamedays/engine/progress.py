@@ -34,6 +34,7 @@ from gamedays.model.events import (
     PhaseStarted,
     RollbacksPlayed,
     SampleTaken,
+    SamplingBehind,
     StepFinished,
     StepStarted,
 )
@@ -155,6 +156,7 @@ def _dr_line(event: DRStarted | DRStepDone | DRWrites | DRFinished, state: Gamed
 
 _LINES: dict[type, Callable[[Any, GamedayState], str | None]] = {
     SampleTaken: _sample_line,
+    SamplingBehind: lambda e, s: f"sampling of {e.slo} fell behind (the machine stalled): {e.skipped} ticks skipped",
     GamedayStarted: _started_line,
     PhaseStarted: lambda e, s: f"{e.phase} for up to {e.seconds:g}s" + (f" after {e.step}" if e.step else ""),
     StepStarted: lambda e, s: f"step {e.step}: starting",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from types import FrameType
-from typing import Callable, Mapping, TextIO
+from typing import Callable, Mapping, Sequence, TextIO
 
 
 from gamedays.engine.confirm import Confirmer, TerminalConfirmer, unattended
@@ -48,6 +48,7 @@ from gamedays.model.events import (
     PhaseStarted,
     RollbacksPlayed,
     SampleTaken,
+    SamplingBehind,
     StepFinished,
     StepStarted,
 )
@@ -117,8 +118,6 @@ class Orchestrator:
             progress.subscribe(self._delivery.hooks)
         self._progress = progress
         self._note: Callable[[str], None] = progress.note if progress is not None else (lambda text: None)
-        self._latest: dict[str, bool] = {}
-        self._steady_state_missed: set[str] = set()  # chaoslib still says "completed" for these
         self._interrupted = threading.Event()
         self._signal_name = ""
         self._signals_seen = 0
@@ -156,6 +155,7 @@ class Orchestrator:
             interval=monitor_settings.interval.seconds,
             timeout=monitor_settings.timeout.seconds,
             sink=self._on_sample,
+            on_behind=self._on_behind,
         )
         self._preflight(monitor)
         path = _fresh_journal(self.report_dir)
@@ -322,7 +322,7 @@ class Orchestrator:
                     )
                 )
         outcome = experiment_outcome(result.status, result.deviated, result.crashed, aborted, self._interrupted.is_set())
-        if step.id in self._steady_state_missed and outcome is Outcome.PASSED:
+        if self._steady_state_missed(step.id) and outcome is Outcome.PASSED:  # chaoslib still says "completed"
             outcome = Outcome.ERROR
             detail = "the steady-state hypothesis was not met before the fault, so the method did not run"
         if aborted and not detail:
@@ -371,7 +371,7 @@ class Orchestrator:
             interval = self.plan.monitor.interval.seconds
             time.sleep(min(interval * 1.5, deadline))  # a fresh sample of every SLO
             while time.monotonic() < end and not self._interrupted.is_set():
-                if all(self._latest.get(name, False) for name in step.hypothesis):
+                if self._all_good(step.hypothesis):
                     break
                 time.sleep(POLL)
         return self._phase("cooldown", step.id, cooldown)
@@ -394,15 +394,27 @@ class Orchestrator:
     # ------------------------------------------------------------------ events
 
     def _on_sample(self, slo: str, measurement: Measurement, at: float) -> None:
-        self._latest[slo] = measurement.good
         self._record(SampleTaken(at=at, slo=slo, good=measurement.good, value=measurement.value,
                                  error=measurement.error, elapsed=measurement.elapsed))
 
+    def _on_behind(self, slo: str, skipped: int, first_skipped: float) -> None:
+        self._record(SamplingBehind(at=time.time(), slo=slo, skipped=skipped, first_skipped=first_skipped))
+
     def _on_child(self, step: str, event: ChildEvent) -> None:
-        if event.kind == "hypothesis_before" and event.met is False:
-            self._steady_state_missed.add(step)
         self._record(ExperimentProgress(at=event.at, step=step, kind=event.kind, met=event.met,
                                         status=event.status, deviated=event.deviated))
+
+    def _all_good(self, slos: Sequence[str]) -> bool:
+        """Every one of ``slos`` sampled good last (the fold's view, under the recording lock)."""
+        with self._recording:
+            lasts = [self._state.slos[name].last if name in self._state.slos else None for name in slos]
+        return all(last is not None and last.good for last in lasts)
+
+    def _steady_state_missed(self, step: str) -> bool:
+        """The experiment reported its steady state not met before the fault, so its method did not run."""
+        with self._recording:
+            before = self._state.steps[step].progress.get("hypothesis_before") if step in self._state.steps else None
+        return before is not None and before.met is False
 
     def record_external(self, event: Event) -> bool:
         """Journal an event from outside the orchestrator (a notification given up); False once the journal is closed."""

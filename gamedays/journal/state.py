@@ -37,6 +37,7 @@ from gamedays.model.events import (
     PhaseStarted,
     RollbacksPlayed,
     SampleTaken,
+    SamplingBehind,
     SLOInfo,
     StepFinished,
     StepInfo,
@@ -57,6 +58,7 @@ class SLOState:
     breach_since: float | None = None  # the first bad sample of the bad samples in a row so far
     last_breach_since: float | None = None  # the first bad sample of the last breach that ended (a good sample)
     flipped: bool = False  # the last sample went from good to bad or back (False for the first)
+    skipped: int = 0  # ticks its schedule skipped because it fell behind (no sample for them)
     fault_breach_since: float | None = None  # the same, counting only samples since the last fault was armed
     samples: list[SampleTaken] = field(default_factory=list)  # in journal order; kept only by a state that keeps samples
 
@@ -211,6 +213,12 @@ class GamedayState:
             during = self.steps[self.current_step].bad_during
             during[event.slo] = during.get(event.slo, 0) + 1
 
+    def _sampling_behind(self, event: SamplingBehind) -> None:
+        state = self.slos.get(event.slo)
+        if state is None:
+            state = self.slos[event.slo] = SLOState(event.slo)
+        state.skipped += event.skipped
+
     def _phase(self, event: PhaseStarted) -> None:
         if event.phase == "baseline" and self.baseline is None:
             self.baseline = event
@@ -309,6 +317,7 @@ class GamedayState:
 _APPLY: dict[type, Callable[[GamedayState, Any], None]] = {
     GamedayStarted: GamedayState._gameday_started,
     SampleTaken: GamedayState._sample,
+    SamplingBehind: GamedayState._sampling_behind,
     PhaseStarted: GamedayState._phase,
     StepStarted: GamedayState._step_started,
     FaultArmed: GamedayState._fault_armed,

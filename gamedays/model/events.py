@@ -117,6 +117,19 @@ class SampleTaken(_Event):
     elapsed: float = 0.0
 
 
+class SamplingBehind(_Event):
+    """An SLI's schedule fell behind (the machine stalled): ticks were skipped, not sampled late.
+
+    ``at`` is when the monitor noticed; the skipped ticks were due from ``first_skipped`` on,
+    one per interval. Their seconds have no sample: the report says so.
+    """
+
+    event: Literal["sampling_behind"] = "sampling_behind"
+    slo: str
+    skipped: int
+    first_skipped: float
+
+
 class PhaseStarted(_Event):
     """Baseline, cooldown, recovery wait: the gameday's own phases between experiments."""
 
@@ -265,6 +278,7 @@ Event = Annotated[
     Union[
         GamedayStarted,
         SampleTaken,
+        SamplingBehind,
         PhaseStarted,
         StepStarted,
         FaultArmed,

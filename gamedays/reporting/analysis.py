@@ -96,6 +96,7 @@ class Analysis:
     ended: float | None = None  # the last event's time: the end of a journal left by a crash
     interrupt_signal: str | None = None  # SIGINT, SIGTERM when the run was interrupted
     notifications_failed: tuple[NotificationFailed, ...] = ()  # webhooks given up (the gameday went on)
+    sampling_skipped: dict[str, int] = field(default_factory=dict)  # ticks each SLI's schedule skipped (it fell behind)
     recorded_outcome: Outcome | None = None  # what gameday_finished says
     recorded_exit_code: int | None = None
     series: tuple[SLISeries, ...] = ()  # one per SLO of the plan, in the plan's order
@@ -166,6 +167,7 @@ def analyse(journal: GamedayState | Iterable[Event]) -> Analysis:
         ended=state.ended,
         interrupt_signal=state.interruption.signal if state.interruption else None,
         notifications_failed=tuple(state.notifications_failed),
+        sampling_skipped={name: slo.skipped for name, slo in state.slos.items() if slo.skipped},
         recorded_outcome=finish.outcome if finish else None,
         recorded_exit_code=finish.exit_code if finish else None,
         series=tuple(sli_series(s.name, by_slo.get(s.name, []), interval, span_start, span_end) for s in slos),

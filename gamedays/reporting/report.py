@@ -303,6 +303,15 @@ def _notices(analysis: Analysis, torn: bool, skipped: tuple[int, ...], journal: 
                 f"(the gameday went on): the first, about {first.about}, after {plural(first.attempts, 'attempt')}: {first.error}",
             )
         )
+    if analysis.sampling_skipped:
+        gaps = ", ".join(f"{name} {plural(n, 'tick')}" for name, n in sorted(analysis.sampling_skipped.items()))
+        notices.append(
+            Notice(
+                Severity.WARNING,
+                f"Sampling fell behind (the machine running gameday stalled): ticks skipped, not sampled: {gaps}. "
+                f"Those {analysis.interval_seconds:g}s intervals have no sample: budgets and detection times may be understated.",
+            )
+        )
     return tuple(notices)
 
 

@@ -8,6 +8,7 @@ import time
 from collections import defaultdict
 
 from gamedays.engine.monitor import Monitor
+from gamedays.model.measurement import Measurement
 from gamedays.model.slo import SLO
 from gamedays.model.units import Percentage
 from tests import httpserver
@@ -53,3 +54,36 @@ def test_a_dead_target_gives_bad_samples_not_a_dead_monitor():
     monitor.stop()
     assert len(seen) >= 3 and not any(m.good for m in seen)
     assert "refused" in seen[0].error.lower()
+
+
+def test_a_stalled_schedule_skips_the_missed_ticks_and_says_so():
+    """The scheduling thread itself held up (here by its tick hook, as by a stalled machine): the ticks missed are
+    skipped, not sampled late, and on_behind is told how many, from which tick on."""
+    samples: list[float] = []
+    behind: list[tuple[str, int, float]] = []
+    stalled = threading.Event()
+
+    def stall_once(tick):
+        if not stalled.is_set():
+            stalled.set()
+            time.sleep(0.55)  # more than five ticks of 0.1 s
+
+    monitor = Monitor([http_slo("shop", "http://127.0.0.1:9/")], {}, interval=0.1, timeout=0.5,
+                      sink=lambda n, m, at: samples.append(at), on_tick=stall_once,
+                      on_behind=lambda *args: behind.append(args),
+                      measure_one=lambda slo, env, timeout: Measurement(True, 0.01))
+    start = time.time()
+    monitor.start()
+    deadline = time.monotonic() + 5
+    while not behind and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.25)
+    monitor.stop()
+    assert behind, "the stall was not reported"
+    [(name, skipped, first)] = behind
+    assert name == "shop" and skipped >= 3
+    assert abs(first - (start + 0.1)) < 0.1  # the tick after the stalled one was the first skipped
+    ticks = sorted(samples)
+    assert ticks[0] - start < 0.1
+    assert not any(first <= at < first + skipped * 0.1 - 1e-6 for at in ticks), (ticks, first, skipped)  # no late samples
+    assert len(ticks) >= 3  # and the schedule went on

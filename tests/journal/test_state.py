@@ -27,6 +27,7 @@ from gamedays.model.events import (
     PhaseStarted,
     RollbacksPlayed,
     SampleTaken,
+    SamplingBehind,
     SLOInfo,
     StepFinished,
     StepInfo,
@@ -59,6 +60,7 @@ outcome = st.sampled_from(list(Outcome))
 events = st.one_of(
     st.builds(SampleTaken, at=at, slo=slo, good=st.booleans(), value=st.none() | st.floats(0, 5)),
     st.builds(SampleTaken, at=at, slo=slo, good=st.booleans()),  # twice as many samples as anything else
+    st.builds(SamplingBehind, at=at, slo=slo, skipped=st.integers(1, 5), first_skipped=at),
     st.builds(PhaseStarted, at=at, phase=st.sampled_from(["baseline", "cooldown", "recovery"]), step=st.none() | step, seconds=at),
     st.builds(StepStarted, at=at, step=step),
     st.builds(FaultArmed, at=at, step=step, experiment_path=st.just("e.yaml"), experiment=st.just({}),
@@ -115,6 +117,7 @@ def test_the_folds_figures_are_the_events_own(journal):
     for name, slo in state.slos.items():
         mine = [s for s in samples if s.slo == name]
         assert (slo.taken, slo.bad) == (len(mine), sum(not s.good for s in mine))
+        assert slo.skipped == sum(e.skipped for e in journal if isinstance(e, SamplingBehind) and e.slo == name)
         assert slo.samples == mine and slo.last == (mine[-1] if mine else None)
         trailing_bad = []
         for sample in reversed(mine):
@@ -131,7 +134,7 @@ def test_the_folds_figures_are_the_events_own(journal):
             assert slo.last_breach_since == mine[first_bad].at
         else:
             assert slo.last_breach_since is None
-    assert {s.slo for s in samples} <= set(state.slos)
+    assert {s.slo for s in samples} | {e.slo for e in journal if isinstance(e, SamplingBehind)} <= set(state.slos)
     planned = START in journal
     for name, burned in state.budget_spent().items():
         info = next(i for i in SLOS if i.name == name)
