@@ -34,6 +34,7 @@ from gamedays.journal.verdict import Verdict, experiment_outcome, run_verdict
 from gamedays.engine.monitor import Monitor
 from gamedays.journal.delivery import Delivery
 from gamedays.engine.progress import Progress
+from gamedays.engine.sources import check_expanded_sources
 from gamedays.engine.started import gameday_started
 from gamedays.engine.target import Target
 from gamedays.model.errors import GamedayError
@@ -148,6 +149,7 @@ class Orchestrator:
     # ------------------------------------------------------------------ phases
 
     def _run(self) -> RunResult:
+        check_expanded_sources(self.loaded.catalog_path, self.loaded.catalog.slos, self._slos, self.target.env)
         monitor_settings = self.plan.monitor
         monitor = Monitor(
             self._slos,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from gamedays.model.components import Component
+from gamedays.model.sources import dsn_problem, server_problem
 from gamedays.model.units import Duration, TargetField, DurationBounds
 
 # a writer: at most 100 writes a second, at least one a minute
@@ -71,6 +72,16 @@ class DataWriter(_Frozen):
     )
     zone: str | None = Field(None, description="dns: the zone the writer's records go to")
     every: EveryField = Field(Duration(0.1), description="one write this often")
+
+    @field_validator("target")
+    @classmethod
+    def _target_for_kind(cls, target: str, info: ValidationInfo) -> str:
+        kind = info.data.get("kind")
+        problem = {WriterKind.POSTGRES: dsn_problem, WriterKind.DNS: server_problem}.get(kind) if isinstance(kind, WriterKind) else None
+        found = problem(target) if problem is not None else None
+        if found is not None:
+            raise ValueError(found)
+        return target
 
     @model_validator(mode="after")
     def _zone_for_dns(self) -> DataWriter:

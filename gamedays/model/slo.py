@@ -10,9 +10,11 @@ which is how the sandbox's ports reach a catalog.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Callable, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gamedays.model.sources import dsn_problem, server_problem, url_problem
 
 from gamedays.model.units import Duration, Percentage, PercentageField, DurationBounds
 
@@ -27,6 +29,18 @@ _NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _allowing(problem: Callable[[str], str | None]) -> Callable[[type, str], str]:
+    """A field validator refusing the values ``problem`` finds wrong (see gamedays.model.sources)."""
+
+    def check(cls: type, value: str) -> str:
+        found = problem(value)
+        if found is not None:
+            raise ValueError(found)
+        return value
+
+    return check
 
 
 class HttpSLI(_Frozen):
@@ -44,6 +58,8 @@ class HttpSLI(_Frozen):
         None, description="a sample slower than this is bad (a latency SLO)"
     )
 
+    _url = field_validator("url")(_allowing(url_problem))
+
 
 class PrometheusSLI(_Frozen):
     """A value from a Prometheus HTTP API query, or scraped from a /metrics endpoint."""
@@ -54,6 +70,8 @@ class PrometheusSLI(_Frozen):
     min: float | None = Field(None, description="the sample is bad below this value")
     max: float | None = Field(None, description="the sample is bad above this value")
     timeout: TimeoutField = Duration(2.0)
+
+    _url = field_validator("url")(_allowing(url_problem))
 
     @model_validator(mode="after")
     def _bounded(self) -> PrometheusSLI:
@@ -71,6 +89,8 @@ class DnsSLI(_Frozen):
     rdtype: Literal["A", "AAAA", "CNAME", "SRV", "TXT"] = "A"
     timeout: TimeoutField = Duration(1.0)
 
+    _server = field_validator("server")(_allowing(server_problem))
+
 
 class PostgresSLI(_Frozen):
     """A PostgreSQL write/read round trip, or the replication lag of a replica."""
@@ -80,6 +100,8 @@ class PostgresSLI(_Frozen):
     check: Literal["write", "read", "replication-lag"] = "write"
     max_lag: LagField | None = None
     timeout: TimeoutField = Duration(2.0)
+
+    _dsn = field_validator("dsn")(_allowing(dsn_problem))
 
 
 class KubernetesSLI(_Frozen):

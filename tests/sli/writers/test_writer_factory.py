@@ -44,8 +44,9 @@ def test_a_missing_variable_is_named_with_the_setting_that_refers_to_it(env: dic
 
 @pytest.mark.parametrize("server", ["dns.example:53", "127.0.0.1:0", "127.0.0.1:70000", "not an address"])
 def test_a_dns_server_must_be_an_ip_address_with_an_optional_port(server: str):
+    """Once expanded (a literal value is refused by the model already: tests/loading/test_sli_sources.py)."""
     with pytest.raises(WriterError) as error:
-        writer_for(dns_spec(target=server, zone="shop.internal"), {}, "r")
+        writer_for(dns_spec(target="${DNS}", zone="shop.internal"), {"DNS": server}, "r")
     assert str(error.value) == (
         f"dns writer: server {server!r} is not an IP address with an optional port, e.g. 127.0.0.1:5353"
     )
