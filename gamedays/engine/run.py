@@ -163,7 +163,7 @@ class Orchestrator:
         path = _fresh_journal(self.report_dir)
         self._journal = Journal(path)
         stopped_early = False  # aborted before the end: interrupted, the guardrails, the budget
-        crashed = False  # an internal error (a bug of ours or of a plugin) escaped the loop
+        escaped: int | None = None  # the exit code of an error that escaped the loop: the process exits with it
         try:
             self._record(gameday_started(self.loaded, self.mode, self._slos, self._dr_ids))
             monitor.start()
@@ -176,7 +176,10 @@ class Orchestrator:
                 stopped_early = True
         except BaseException as exc:
             # a SystemExit in here is no decision of gameday's (its CLI exits outside the run): a plugin's sys.exit()
-            crashed = not isinstance(exc, KeyboardInterrupt)
+            if isinstance(exc, GamedayError):
+                escaped = int(exc.exit_code)  # one of ours, with its own code (the CLI exits with it)
+            elif not isinstance(exc, KeyboardInterrupt):
+                escaped = int(ExitCode.INTERNAL)  # a bug of ours or of a plugin
             raise
         finally:
             monitor.stop(drain=monitor_settings.timeout.seconds + 1)
@@ -184,7 +187,7 @@ class Orchestrator:
                 self._report_signals()
                 self._record(Interrupted(at=time.time(), signal=self._signal_name))
             with self._recording:
-                verdict = run_verdict(self._state, stopped_early=stopped_early, crashed=crashed)
+                verdict = run_verdict(self._state, stopped_early=stopped_early, escaped=escaped)
             self._record(GamedayFinished(at=time.time(), outcome=verdict.outcome, exit_code=int(verdict.exit_code)))
             self._journal.close()
         return RunResult(verdict, self._state, path)

@@ -187,10 +187,11 @@ def verdict(state: GamedayState) -> Verdict:
     return Verdict(outcome, code)
 
 
-def run_verdict(state: GamedayState, *, stopped_early: bool, crashed: bool) -> Verdict:
-    """What a run records in ``gameday_finished``: aborted when it stopped early, an internal error when it crashed."""
-    if crashed:
-        return Verdict(Outcome.ERROR, ExitCode.INTERNAL)
+def run_verdict(state: GamedayState, *, stopped_early: bool, escaped: int | None = None) -> Verdict:
+    """What a run records in ``gameday_finished``: an error when one escaped the run (``escaped``: the code the
+    process exits with: 70 for a bug, an error of gameday's own its code); aborted when it stopped early."""
+    if escaped is not None:
+        return Verdict(Outcome.ERROR, _code(escaped))
     if stopped_early or state.interruption is not None:
         return Verdict(Outcome.ABORTED, ExitCode.ABORTED)
     return verdict(state)
@@ -202,3 +203,10 @@ def _planned_steps(state: GamedayState) -> list[StepState]:
 
 def _planned_checks(state: GamedayState) -> list[DRCheckState]:
     return [state.checks[info.id] for info in state.start.disaster_recovery] if state.start else []
+
+
+def _code(value: int) -> ExitCode:
+    try:
+        return ExitCode(value)
+    except ValueError:
+        return ExitCode.INTERNAL
