@@ -114,7 +114,7 @@ class TimeAxis:
         span = self.end - self.start
         step = next((s for s in TIME_STEPS if span / s <= MAX_TICKS), TIME_STEPS[-1])
         first = math.ceil(self.start / step) * step
-        marks = []
+        marks: list[tuple[float, str]] = []
         at = float(first)
         while at <= self.end and len(marks) <= MAX_TICKS:
             text = clock(at) if step < 60 else clock(at)[:5]

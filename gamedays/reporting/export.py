@@ -70,7 +70,8 @@ def read_tracked_actions(folder: Path, everything: bool = False) -> ActionList:
         raise ExportError(f"{report_path}: cannot read the report ({exc})") from None
     if not isinstance(report, dict) or not isinstance(report.get("actions", []), list):
         raise ExportError(f"{report_path}: expected a gameday report with an `actions` list")
-    analysis = report.get("analysis") if isinstance(report.get("analysis"), dict) else {}
+    raw = report.get("analysis")
+    analysis = raw if isinstance(raw, dict) else {}
     gameday = str(analysis.get("gameday") or folder.name)
     merged: dict[str, TrackedAction] = {}
     for index, item in enumerate(report.get("actions") or []):

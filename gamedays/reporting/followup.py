@@ -147,7 +147,7 @@ def _entry(item: Any, path: Path, line: int) -> Entry:
     if owner is not None and (not isinstance(owner, str) or not owner.strip()):
         raise FollowUpError(f"{at('owner')}: owner {owner!r} of {ident}: write a name, e.g. owner: alice")
     due = _due(item.get("due"))
-    if due is False:
+    if isinstance(due, bool):  # False: not a date
         raise FollowUpError(f"{at('due')}: due {item.get('due')!r} of {ident}: write a date as YYYY-MM-DD, e.g. due: 2024-06-20")
     level = item.get("priority", Priority.P3.value)
     if level not in {p.value for p in Priority}:

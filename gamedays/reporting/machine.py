@@ -205,7 +205,7 @@ def _failure(section: StepSection) -> str | None:
     if section.unfinished:
         return "unfinished"
     if section.step.outcome in (Outcome.DEVIATED, Outcome.ABORTED, Outcome.ERROR):
-        return section.step.outcome.value
+        return str(section.step.outcome.value)
     return None
 
 
