@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from pydantic import BaseModel
 
 from gamedays.engine.confirm import Confirmer
 from gamedays.engine.dr_writes import WrittenData, can_write_and_read_back
@@ -44,7 +43,7 @@ from gamedays.engine.providers import provider_found
 from gamedays.engine.experiment_outcome import read_ctk_journal
 from gamedays.engine.experiment_process import ExperimentProcess, ExperimentSpec
 from gamedays.model.dr import DROutcome, DRPhase, DRStepKind, DRStepOutcome, judge, rto_seconds
-from gamedays.model.events import DRFinished, DRInfo, DRStarted, DRStepDone, DRStepInfo
+from gamedays.model.events import DRFinished, DRInfo, DRStarted, DRStepDone, DRStepInfo, Event
 from gamedays.model.loaded import ResolvedDR
 from gamedays.model.playbook import PlaybookCheck, PlaybookStep, activity_experiment, probe_experiment
 from gamedays.model.redact import dsn_secrets, scrub, url_secrets
@@ -69,7 +68,7 @@ class DRContext:
     interval: float  # between rounds of checks
     sli_timeout: float
     gameday: str
-    record: Callable[[BaseModel], None]
+    record: Callable[[Event], None]
     note: Callable[[str], None]
     interrupted: threading.Event
     confirm: Confirmer

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
-from pydantic import BaseModel
 
 from gamedays.model.dr import data_loss
 from gamedays.model.events import DRWrites
 from gamedays.model.playbook import DataWriter
+
+if TYPE_CHECKING:  # the writers import their drivers (psycopg, dnspython) when a check starts
+    from gamedays.sli.writers.base import Writer
+    from gamedays.sli.writers.recorder import WriteRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +31,7 @@ class WrittenData:
 
     def __init__(
         self, spec: DataWriter, env: Mapping[str, str], run_id: str, check: str,
-        record: Callable[[BaseModel], None], clean: Callable[[str], str],
+        record: Callable[[DRWrites], None], clean: Callable[[str], str],
     ) -> None:
         self.spec = spec
         self._env = env
@@ -36,8 +39,8 @@ class WrittenData:
         self._check = check
         self._record = record
         self._clean = clean
-        self._writer = None
-        self._recorder = None
+        self._writer: Writer | None = None
+        self._recorder: WriteRecorder | None = None
         self._error = "the writer did not start"
 
     def start(self) -> None:

@@ -15,7 +15,6 @@ import threading
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from pydantic import BaseModel
 
 from gamedays import __version__
 from gamedays.journal.delivery import Delivery
@@ -48,7 +47,7 @@ class Integrations:
     ) -> None:
         self._lock = threading.Lock()
         self._pending: list[NotificationFailed] = []
-        self._record: Callable[[BaseModel], object] | None = None
+        self._record: Callable[[NotificationFailed], bool] | None = None
         self._notify_timeout = notify_timeout
         self._closed = False
         self.notifier = _notifier(loaded, env, self._notification_failed)  # raises before anything started

@@ -18,7 +18,7 @@ import re
 import sys
 import threading
 from pathlib import Path
-from typing import Iterable, Mapping, TextIO
+from typing import Any, Iterable, Mapping, TextIO
 
 from pydantic import BaseModel
 
@@ -29,7 +29,6 @@ from gamedays.model.events import (
     DRStarted,
     DRStepDone,
     DRWrites,
-    Event,
     ExperimentProgress,
     FaultArmed,
     GamedayFinished,
@@ -162,7 +161,7 @@ class EventLog:
         for kind in DESCRIBED:
             hooks.on(kind, self._described)
 
-    def _described(self, event: Event, state: GamedayState) -> None:
+    def _described(self, event: Any, state: GamedayState) -> None:
         said = describe(event)
         if said is not None:
             level, message = said

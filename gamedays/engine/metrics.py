@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from gamedays.journal.delivery import Reader
 from gamedays.journal.state import GamedayState, burned_by
 from gamedays.model.dr import rto_seconds
 from gamedays.model.errors import GamedayError
@@ -26,8 +27,6 @@ DEFAULT_PORT = 8067
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes
 STEP_STATES = ("pending", "running", "passed", "deviated", "aborted", "error", "skipped")
 
-T = TypeVar("T")
-Reader = Callable[[Callable[[GamedayState], T]], T]
 
 
 class MetricsError(GamedayError):

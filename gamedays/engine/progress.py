@@ -16,9 +16,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from typing import Any, Callable, Iterator, TextIO, TypeVar
+from typing import Any, Callable, Iterator, TextIO
 
-from gamedays.journal.delivery import Hooks
+from gamedays.journal.delivery import Hooks, Reader
 from gamedays.journal.state import GamedayState
 from gamedays.model.events import (
     DRFinished,
@@ -39,12 +39,10 @@ from gamedays.model.events import (
     StepStarted,
 )
 
-T = TypeVar("T")
-Reader = Callable[[Callable[[GamedayState], T]], T]
 
 
 class Progress:
-    def __init__(self, out: TextIO, live: bool = False, read: Reader[Any] | None = None) -> None:
+    def __init__(self, out: TextIO, live: bool = False, read: Reader | None = None) -> None:
         self._out = out
         self._lock = threading.Lock()  # the delivery thread's lines and the main thread's notes
         self._panel = _Panel(out, read) if live and read is not None else None
@@ -177,7 +175,7 @@ _LINES: dict[type, Callable[[Any, GamedayState], str | None]] = {
 class _Panel:
     """The live view of a terminal: what is going on now, each SLI against its objective, budget left."""
 
-    def __init__(self, out: TextIO, read: Reader[Any]) -> None:
+    def __init__(self, out: TextIO, read: Reader) -> None:
         from rich.console import Console
         from rich.live import Live
 
@@ -207,7 +205,7 @@ class _Panel:
 
 
 def _panel_rows(state: GamedayState) -> tuple[str, list[tuple[str, ...]]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     burned = state.budget_spent()
     for name, slo in state.slos.items():
         if slo.info is None:

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from gamedays.engine.experiment_outcome import read_ctk_journal, unsuccessful_rollbacks
 from gamedays.engine.experiment_process import ExperimentSpec, run_rollbacks
@@ -156,7 +156,7 @@ def _rolled_back_by_itself(folder: Path, fault: FaultArmed) -> str | None:
     return f"its experiment process played its rollbacks itself (Chaos Toolkit journal {fault.ctk_journal}, status {journal.get('status')})"
 
 
-def open_disasters(events: list[Event]) -> list[DRInfo]:
+def open_disasters(events: Sequence[Event]) -> list[DRInfo]:
     """DR checks (not dry) whose disaster was injected, that never finished and were not recovered since."""
     started = next((e for e in events if isinstance(e, GamedayStarted)), None)
     if started is None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from types import FrameType
-from typing import Callable, Mapping, Sequence, TextIO
+from typing import Any, Callable, Mapping, Sequence, TextIO
 
 
 from gamedays.engine.confirm import Confirmer, TerminalConfirmer, unattended
@@ -385,7 +385,7 @@ class Orchestrator:
         """Wait ``seconds`` (interruptible); False when interrupted."""
         if seconds <= 0:
             return not self._interrupted.is_set()
-        self._record(PhaseStarted(at=time.time(), phase=phase, step=step, seconds=seconds))  # type: ignore[arg-type]
+        self._record(PhaseStarted(at=time.time(), phase=phase, step=step, seconds=seconds))
         interrupted = self._interrupted.wait(seconds)
         self._report_signals()
         return not interrupted
@@ -444,7 +444,7 @@ class Orchestrator:
 
     # ------------------------------------------------------------------ signals
 
-    def _install_signal_handlers(self) -> dict[int, object]:
+    def _install_signal_handlers(self) -> dict[signal.Signals, _Handler]:
         """SIGINT/SIGTERM/SIGHUP set flags only (no I/O, no lock in a handler); the main loop reports them.
 
         SIGHUP (the terminal or SSH session went away) is handled as SIGTERM is: rollbacks, journal closed.
@@ -472,6 +472,7 @@ class Orchestrator:
 
 
 INTERRUPTING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
 def _fresh_journal(folder: Path) -> Path:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Protocol, TypeVar
 
 from gamedays.journal.state import GamedayState
 from gamedays.model.events import Event
@@ -30,6 +30,12 @@ T = TypeVar("T")
 Handler = Callable[[Any, GamedayState], None]
 
 _STOP = object()
+
+
+class Reader(Protocol):
+    """:meth:`Delivery.read`: a function of the state, called under the fold's lock, its result returned."""
+
+    def __call__(self, reader: Callable[[GamedayState], T]) -> T: ...
 
 
 class Hooks:
