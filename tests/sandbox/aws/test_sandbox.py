@@ -19,7 +19,9 @@ from .conftest import children_of, wait_not_running
 
 
 def port_is_free(port: int) -> bool:
+    """Nothing listens on ``port`` (connections of the server that closed it may linger in TIME_WAIT: not a listener)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((LOOPBACK, port))
         except OSError:

@@ -88,6 +88,10 @@ def test_two_runs_never_see_each_others_rows(pg: PostgresCluster):
 
 
 def test_the_read_only_replica_refuses_and_says_why(pg: PostgresCluster):
+    primary = pg_writer(shop(pg.primary))
+    primary.prepare()  # the table exists, on the replica too (whichever test ran first): the INSERT is what it refuses
+    primary.close()
+    assert wait_until(lambda: _has_table(pg.replica), 10), "the table never reached the replica"
     writer = pg_writer(shop(pg.replica))
     with pytest.raises(WriterError) as error:
         writer.write(1, time.time())
@@ -96,6 +100,11 @@ def test_the_read_only_replica_refuses_and_says_why(pg: PostgresCluster):
     )
     with pytest.raises(WriterError, match="cannot create the table gameday_rpo: cannot execute CREATE TABLE"):
         writer.prepare()
+
+
+def _has_table(server: PostgresServer) -> bool:
+    with psycopg.connect(server.conninfo("shop", "shop"), autocommit=True) as conn:
+        return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (TABLE,)).fetchone()[0]
 
 
 def test_a_stopped_server_fails_at_once_and_no_error_shows_the_password():
