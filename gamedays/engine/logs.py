@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import faulthandler
 import json
 import logging
 import re
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -121,6 +123,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+DUMP_SIGNAL = signal.SIGUSR1  # a stuck gameday tells where each of its threads is
+
+
 class RunLogging:
     """The run's log handlers on the root logger; ``close()`` takes them off again."""
 
@@ -141,8 +146,23 @@ class RunLogging:
             root.addHandler(handler)
         if root.level == logging.NOTSET or root.level > logging.INFO:
             root.setLevel(logging.INFO)
+        self._dump = self._dump_threads_on(DUMP_SIGNAL)
+
+    def _dump_threads_on(self, sig: signal.Signals) -> bool:
+        """``kill -USR1 <pid>`` appends every thread's stack to the log (file, line, function: never a value)."""
+        stream = getattr(self._handlers[0], "stream", None)
+        if threading.current_thread() is not threading.main_thread() or stream is None:
+            return False
+        try:
+            faulthandler.register(sig, file=stream, all_threads=True)
+        except (ValueError, OSError, RuntimeError):  # no such signal here, or no file descriptor
+            return False
+        return True
 
     def close(self) -> None:
+        if self._dump:
+            faulthandler.unregister(DUMP_SIGNAL)
+            self._dump = False
         root = logging.getLogger()
         for handler in self._handlers:
             root.removeHandler(handler)

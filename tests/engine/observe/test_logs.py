@@ -113,3 +113,28 @@ def test_closing_takes_the_handlers_off_again(tmp_path):
     before = list(logging.getLogger().handlers)
     RunLogging(tmp_path / "a.log", LogFormat.JSON, "x", stream=io.StringIO()).close()
     assert logging.getLogger().handlers == before
+
+
+def test_sigusr1_appends_every_threads_stack_to_the_log_and_close_takes_the_handler_off(tmp_path):
+    import os
+    import signal
+    import threading
+
+    path = tmp_path / "gameday.log"
+    logging_ = RunLogging(path, LogFormat.HUMAN, "2024-05")
+    parked = threading.Event()
+    waiter = threading.Thread(target=parked.wait, name="parked", daemon=True)
+    waiter.start()
+    try:
+        os.kill(os.getpid(), signal.SIGUSR1)
+        dumped = path.read_text()
+        assert "Current thread" in dumped and dumped.count("Thread 0x") >= 1
+        assert "in wait" in dumped  # the parked thread, where it waits
+        assert 'File "' in dumped and "test_logs.py" in dumped
+    finally:
+        logging_.close()
+        parked.set()
+        waiter.join(5)
+    import faulthandler
+
+    assert faulthandler.unregister(signal.SIGUSR1) is False  # nothing left registered by the run

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import pty
 import select
 import sys
@@ -109,8 +110,12 @@ def test_closing_the_terminal_mid_fault_rolls_back_closes_the_journal_and_leaves
         assert len(started) >= 5, started  # the sandbox's parts and the experiment's process
         terminal.hang_up()  # the terminal goes away: the kernel sends SIGHUP to the session's leader, gameday
         code = _wait_exit(pid, 90)
+        if code is None:  # stuck: where is each of its threads? (gamedays.engine.logs.DUMP_SIGNAL)
+            os.kill(pid, signal.SIGUSR1)
+            time.sleep(1.0)
         assert code == 3, (
-            f"exit {code}; the terminal showed: {terminal.shown()}\ngameday.log ends:\n{_log_tail(report / 'gameday.log')}"
+            f"exit {code}; the terminal showed: {terminal.shown()[-2000:]}\n"
+            f"gameday.log ends:\n{_log_tail(report / 'gameday.log', 150 if code is None else 15)}"
         )
         deadline = time.monotonic() + 30
         while alive(started) and time.monotonic() < deadline:
