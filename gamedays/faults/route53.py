@@ -33,6 +33,8 @@ from typing import Any, Mapping, Sequence
 from gamedays.atomicfile import write_atomically
 from gamedays.model.reach import Reach, acts_on
 
+__all__ = ["change_record", "delete_record", "restore_record"]
+
 log = logging.getLogger(__name__)
 
 BACKUP_FORMAT = "gameday.route53-backup/1"

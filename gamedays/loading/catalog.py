@@ -142,6 +142,18 @@ def list_catalog(root: Path) -> tuple[CatalogEntry, ...]:
     return tuple(sorted(entries, key=lambda e: e.id))
 
 
+def listable_entries(root: Path) -> tuple[CatalogEntry, ...]:
+    """The entries under ``root`` that can be listed, sorted by id; the files that cannot are left out
+    (:func:`list_catalog` names them)."""
+    entries = []
+    for path in _experiment_files(root) if root.is_dir() else []:
+        try:
+            entries.append(read_entry(root, path))
+        except InvalidInput:
+            continue  # list_catalog reports it
+    return tuple(sorted(entries, key=lambda e: e.id))
+
+
 def read_entry(root: Path, path: Path) -> CatalogEntry:
     """The catalog entry of the experiment file ``path`` (below ``root``)."""
     relative = path.relative_to(root)
