@@ -203,6 +203,7 @@ def test_a_missing_or_unknown_reach_is_refused_at_its_line_naming_the_allowed_va
     )
     write(tmp_path, "a/twice.yaml", body + "extensions:\n  - {name: gameday, reach: [aws]}\n  - {name: gameday, reach: [aws]}\n")
     write(tmp_path, "a/not-a-list.yaml", body + "extensions: {name: gameday}\n")
+    write(tmp_path, "a/key.yaml", body + "extensions:\n  - name: gameday\n    reach: [aws]\n    permissions:\n      k8s: [list pods]\n")
     with pytest.raises(InvalidInput) as caught:
         list_catalog(tmp_path)
     declare = (
@@ -211,6 +212,8 @@ def test_a_missing_or_unknown_reach_is_refused_at_its_line_naming_the_allowed_va
         "(reach allowed: sandbox, local-host, postgres, kubernetes, aws, rfc2136)"
     )
     assert [str(p) for p in caught.value.problems] == [
+        "a/key.yaml:8: extensions[0].permissions.k8s: 'k8s' is not allowed; "
+        "allowed: sandbox, local-host, postgres, kubernetes, aws, rfc2136",
         f"a/none.yaml:1: {declare}",
         "a/not-a-list.yaml:4: extensions must be a list of mappings, each with a name",
         f"a/other-tool-only.yaml:4: {declare}",

@@ -151,3 +151,13 @@ def test_the_may_plan_on_the_sandbox_stays_valid(gameday, repo, monkeypatch):
     monkeypatch.chdir(repo)
     result = gameday("validate", "plans/2024-05.yaml")
     assert result.code == 0, result.err
+
+
+def test_a_playbooks_permissions_for_a_reach_it_does_not_declare_are_refused_at_their_line(tree, gameday):
+    playbook = tree.root / "playbooks/dns.yaml"
+    playbook.write_text(playbook.read_text().replace("permissions:", "permissions:\n  aws: [\"route53:ListHostedZones\"]", 1))
+    tree.plan(plan("sandbox", "kubernetes/pod-kill", playbook="dns"))
+    assert refused(validate(gameday)) == [
+        f"playbooks/dns.yaml:{line_of(playbook, 'permissions:')}: permissions: "
+        "permissions for aws, which is not in reach (declared: rfc2136)"
+    ]
