@@ -74,7 +74,7 @@ def schema() -> None:
 @click.argument("folder", default="experiments", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON.")
 def catalog(folder: str, as_json: bool) -> None:
-    """List the experiment catalog: id, target kind, what it breaks, its parameters."""
+    """List the experiment catalog: id, target kind, reach, what it breaks, its parameters, the permissions it needs."""
     from pathlib import Path
 
     from gamedays.loading.catalog import list_catalog, render_table

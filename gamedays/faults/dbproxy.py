@@ -30,12 +30,14 @@ from typing import Any
 
 from gamedays.faults import dns as dns_faults
 from gamedays.faults import proxy, srv
+from gamedays.model.reach import Reach, acts_on
 
 __all__ = ["route_back", "route_through_proxy"]
 
 logger = logging.getLogger(__name__)
 
 
+@acts_on(Reach.LOCAL_HOST, Reach.RFC2136)
 def route_through_proxy(
     server: str,
     zone: str,
@@ -68,6 +70,7 @@ def route_through_proxy(
     return {"proxy": started, "record": moved}
 
 
+@acts_on(Reach.LOCAL_HOST, Reach.RFC2136)
 def route_back(server: str, zone: str, name: str, state_file: str, backup: str) -> dict[str, Any]:
     """Rollback of :func:`route_through_proxy`: restore the record from ``backup`` if saved, then stop the proxy."""
     restored = None

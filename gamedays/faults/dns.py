@@ -51,6 +51,7 @@ from chaoslib.exceptions import ActivityFailed
 
 from gamedays.atomicfile import write_atomically
 from gamedays.model.address import host_port
+from gamedays.model.reach import Reach, acts_on
 
 __all__ = ["clear_resolver_fault", "point_record", "remove_record", "resolver_fault", "restore_record"]
 
@@ -62,6 +63,7 @@ DEFAULT_TIMEOUT = 3.0
 _ATTEMPTS = 3
 
 
+@acts_on(Reach.RFC2136)
 def remove_record(
     server: str, zone: str, name: str, rdtype: str = "A", backup: str | None = None, timeout: float = DEFAULT_TIMEOUT
 ) -> dict[str, Any]:
@@ -86,6 +88,7 @@ def remove_record(
     raise ActivityFailed(f"{target.fqdn} {target.rdtype} kept changing on {server}: gave up after {_ATTEMPTS} attempts")
 
 
+@acts_on(Reach.RFC2136)
 def point_record(
     server: str,
     zone: str,
@@ -109,6 +112,7 @@ def point_record(
     return previous
 
 
+@acts_on(Reach.RFC2136)
 def restore_record(
     server: str,
     zone: str,
@@ -174,6 +178,7 @@ def send_update(
     _Target.of(server, zone, "@", "SOA", timeout).send(update, what)
 
 
+@acts_on(Reach.SANDBOX)
 def resolver_fault(
     server: str, zone: str, delay: float = 0.0, drop: bool = False, timeout: float = DEFAULT_TIMEOUT
 ) -> dict[str, Any]:
@@ -192,6 +197,7 @@ def resolver_fault(
     return {"server": server, "zone": target.zone.to_text(), "delay": float(delay), "drop": bool(drop)}
 
 
+@acts_on(Reach.SANDBOX)
 def clear_resolver_fault(server: str, zone: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
     """Remove the resolver fault: answers come at full speed again."""
     return resolver_fault(server, zone, delay=0.0, drop=False, timeout=timeout)

@@ -42,6 +42,7 @@ from chaoslib.exceptions import ActivityFailed
 from gamedays.atomicfile import write_atomically
 from gamedays.faults import dns as dns_faults
 from gamedays.model.dnsrecords import RecordSet
+from gamedays.model.reach import Reach, acts_on
 
 __all__ = ["backup_zone", "delete_zone_records", "restore_zone"]
 
@@ -52,6 +53,7 @@ FORMAT = "gameday-zone-backup/1"
 _KEPT = (dns.rdatatype.SOA, dns.rdatatype.NS)  # at the apex: what the disaster leaves and the restore never touches
 
 
+@acts_on(Reach.RFC2136)
 def backup_zone(
     server: str, zone: str, path: str, names: list[str] | None = None, timeout: float = DEFAULT_TIMEOUT
 ) -> dict[str, Any]:
@@ -74,6 +76,7 @@ def backup_zone(
     return {"zone": origin.to_text(), "path": str(path), "method": method, "record_sets": len(records)}
 
 
+@acts_on(Reach.RFC2136)
 def delete_zone_records(
     server: str, zone: str, names: list[str] | None = None, timeout: float = DEFAULT_TIMEOUT
 ) -> dict[str, Any]:
@@ -90,6 +93,7 @@ def delete_zone_records(
     return {"zone": origin.to_text(), "deleted": [f"{r.name} {r.rdtype}" for r in doomed]}
 
 
+@acts_on(Reach.RFC2136)
 def restore_zone(
     server: str, zone: str, path: str, names: list[str] | None = None, timeout: float = DEFAULT_TIMEOUT
 ) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from typing import Any, Callable
 import yaml
 
 from gamedays.atomicfile import write_atomically
+from gamedays.model.reach import Reach, acts_on
 
 __all__ = ["backup_namespace", "delete_workloads", "restore_namespace"]
 
@@ -60,6 +61,7 @@ CONFIGMAP = Kind("v1", "ConfigMap", "configmaps")
 _ORDER = {"ConfigMap": 0, "Service": 1, "Deployment": 2}
 
 
+@acts_on(Reach.KUBERNETES)
 def backup_namespace(namespace: str, path: str) -> dict[str, Any]:
     """Save the deployments, services (and configmaps, when served) of ``namespace`` to ``path``; returns a summary."""
     _check_name("namespace", namespace)
@@ -84,6 +86,7 @@ def backup_namespace(namespace: str, path: str) -> dict[str, Any]:
     return {"namespace": namespace, "path": str(target), "objects": names}
 
 
+@acts_on(Reach.KUBERNETES)
 def delete_workloads(namespace: str, wait_seconds: float = 60.0) -> dict[str, Any]:
     """The disaster: delete the deployments, replicasets, pods and services of ``namespace``; wait until no pod is left.
 
@@ -105,6 +108,7 @@ def delete_workloads(namespace: str, wait_seconds: float = 60.0) -> dict[str, An
     return {"namespace": namespace, "deleted": deleted}
 
 
+@acts_on(Reach.KUBERNETES)
 def restore_namespace(path: str, wait_seconds: float = 60.0) -> dict[str, Any]:
     """Create every object of the backup at ``path`` that does not exist; wait until every deployment is available.
 

@@ -47,6 +47,7 @@ from gamedays.atomicfile import write_atomically
 from gamedays.faults.pgcontrol import clear_leftovers, run_as_owner, start, wait_streaming
 from gamedays.faults.pglocal import rejoin_as_replica
 from gamedays.faults.pgserver import LocalServer, Role, installed_program, processes_in
+from gamedays.model.reach import Reach, acts_on
 from gamedays.processes import alive, wait_gone
 
 __all__ = ["lose_server", "rebuild_replica", "remove_lost", "restore_base_backup", "take_base_backup"]
@@ -62,6 +63,7 @@ _START = re.compile(r"^START WAL LOCATION: ([0-9A-F]+/[0-9A-F]+)", re.MULTILINE)
 _SIGNALS = ("standby.signal", "recovery.signal", "postmaster.pid", "postmaster.opts")
 
 
+@acts_on(Reach.POSTGRES)
 def take_base_backup(
     dsn: str, backup_dir: str, user: str | None = None, log_file: str = DEFAULT_LOG, timeout_seconds: float = 300.0
 ) -> dict[str, Any]:
@@ -100,6 +102,7 @@ def take_base_backup(
     return {"backup_dir": str(target), "port": int(settings["port"]), **{k: metadata[k] for k in ("label", "start_lsn", "end_lsn", "seconds", "taken_at")}}
 
 
+@acts_on(Reach.LOCAL_HOST)
 def lose_server(data_dir: str) -> dict[str, Any]:
     """The disaster "this server's host is lost": SIGKILL its processes, move ``data_dir`` to ``<data_dir>.lost-<time>``.
 
@@ -120,6 +123,7 @@ def lose_server(data_dir: str) -> dict[str, Any]:
     return {"data_dir": str(folder), "moved_to": str(moved), "killed": killed, "already_lost": False}
 
 
+@acts_on(Reach.LOCAL_HOST)
 def restore_base_backup(
     backup_dir: str, data_dir: str, user: str = "postgres", log_file: str = DEFAULT_LOG, timeout_seconds: float = 60.0
 ) -> dict[str, Any]:
@@ -161,6 +165,7 @@ def restore_base_backup(
     return _restored(True, server, port, metadata, began)
 
 
+@acts_on(Reach.LOCAL_HOST)
 def rebuild_replica(
     primary_data: str, replica_data: str, user: str = "postgres", log_file: str = DEFAULT_LOG, timeout_seconds: float = 120.0
 ) -> dict[str, Any]:
@@ -208,6 +213,7 @@ def rebuild_replica(
     return {"replica": name, "port": port, "method": "pg_basebackup", "streaming": True}
 
 
+@acts_on(Reach.LOCAL_HOST)
 def remove_lost(data_dir: str) -> dict[str, Any]:
     """Delete the ``<data_dir>.lost-*`` folders :func:`lose_server` left (no process may work in them). Idempotent."""
     removed = []

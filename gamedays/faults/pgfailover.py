@@ -40,6 +40,7 @@ from gamedays.faults import postgres, srv
 from gamedays.faults.pgcontrol import rebuild, run_as_owner, start, stop, wait_streaming
 from gamedays.faults.pglocal import DEFAULT_LOG
 from gamedays.faults.pgserver import LocalServer, Role
+from gamedays.model.reach import Reach, acts_on
 
 __all__ = ["fail_back", "point_srv_at_server", "wait_for_writes"]
 
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 _LSN = re.compile(r"^Latest checkpoint location:\s+([0-9A-F]+/[0-9A-F]+)\s*$", re.MULTILINE)
 
 
+@acts_on(Reach.LOCAL_HOST, Reach.RFC2136)
 def point_srv_at_server(
     server: str,
     zone: str,
@@ -69,6 +71,7 @@ def point_srv_at_server(
     return srv.move_srv(server, zone, name, port, target=target, backup=backup, timeout=timeout)
 
 
+@acts_on(Reach.POSTGRES)
 def wait_for_writes(dsn: str, timeout_seconds: float = 30.0) -> float:
     """Probe: wait until a write through ``dsn`` commits; returns the seconds it took (ActivityFailed after timeout)."""
     began = time.monotonic()
@@ -87,6 +90,7 @@ def wait_for_writes(dsn: str, timeout_seconds: float = 30.0) -> float:
     raise _failed(f"no write went through within {timeout_seconds:g}s; the last error: {last}")
 
 
+@acts_on(Reach.LOCAL_HOST, Reach.RFC2136)
 def fail_back(
     primary_data_dir: str,
     replica_data_dir: str,

@@ -33,6 +33,7 @@ from typing import Any
 
 from gamedays.faults.pgcontrol import rebuild, start, stop, wait_streaming
 from gamedays.faults.pgserver import LocalServer, Role
+from gamedays.model.reach import Reach, acts_on
 
 __all__ = ["rejoin_as_replica", "start_server"]
 
@@ -43,6 +44,7 @@ DEFAULT_LOG = "postgres-rollback.log"
 RECONNECT_GRACE = 10.0
 
 
+@acts_on(Reach.LOCAL_HOST)
 def start_server(data_dir: str, log_file: str = DEFAULT_LOG, timeout_seconds: float = 60.0) -> dict[str, Any]:
     """Start the server on ``data_dir`` again, as it last ran (rollback of ``kill_postmaster``). Idempotent.
 
@@ -58,6 +60,7 @@ def start_server(data_dir: str, log_file: str = DEFAULT_LOG, timeout_seconds: fl
     return {"started": started, "pid": pid, "port": port, "data_dir": str(server.data_dir)}
 
 
+@acts_on(Reach.LOCAL_HOST)
 def stop_server(data_dir: str, timeout_seconds: float = 30.0) -> dict[str, Any]:
     """Shut the server on ``data_dir`` down cleanly (a fast shutdown). Idempotent.
 
@@ -74,6 +77,7 @@ def stop_server(data_dir: str, timeout_seconds: float = 30.0) -> dict[str, Any]:
     return {"stopped": pid is not None, "pid": pid, "data_dir": str(server.data_dir)}
 
 
+@acts_on(Reach.LOCAL_HOST)
 def rejoin_as_replica(
     data_dir: str,
     primary_data_dir: str,

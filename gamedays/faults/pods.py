@@ -26,6 +26,8 @@ import math
 import time
 from typing import Any
 
+from gamedays.model.reach import Reach, acts_on
+
 __all__ = ["terminate_pods_over_time"]
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ logger = logging.getLogger(__name__)
 MAX_DURATION = 3600.0
 
 
+@acts_on(Reach.KUBERNETES)
 def terminate_pods_over_time(
     label_selector: str,
     ns: str = "default",

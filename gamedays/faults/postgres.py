@@ -29,6 +29,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from gamedays.faults.pgserver import POSTMASTER_PID, PostmasterPid
+from gamedays.model.reach import Reach, acts_on
 from gamedays.processes import alive, wait_gone
 
 __all__ = ["exhaust_connections", "kill_postmaster", "promote", "release_connections", "terminate_backends"]
@@ -45,6 +46,7 @@ RELEASE_SETTLE_SECONDS = 3.0
 
 
 
+@acts_on(Reach.POSTGRES)
 def terminate_backends(dsn: str, database: str | None = None, application_name: str | None = None) -> int:
     """Terminate the client backends of ``database`` and/or ``application_name`` (all, when neither is given).
 
@@ -82,6 +84,7 @@ def terminate_backends(dsn: str, database: str | None = None, application_name: 
     return terminated
 
 
+@acts_on(Reach.POSTGRES)
 def exhaust_connections(dsn: str, count: int, hold_seconds: float, state_file: str) -> int:
     """Open up to ``count`` connections and hold them ``hold_seconds`` in a detached helper process.
 
@@ -120,6 +123,7 @@ def exhaust_connections(dsn: str, count: int, hold_seconds: float, state_file: s
     return opened
 
 
+@acts_on(Reach.POSTGRES)
 def release_connections(state_file: str) -> int:
     """Rollback of :func:`exhaust_connections`: stop its helper and wait until the server freed the slots.
 
@@ -143,6 +147,7 @@ def release_connections(state_file: str) -> int:
 
 
 
+@acts_on(Reach.LOCAL_HOST)
 def kill_postmaster(data_dir: str) -> int:
     """SIGKILL the postmaster of the local server on ``data_dir`` (local only). Returns its pid.
 
@@ -163,6 +168,7 @@ def kill_postmaster(data_dir: str) -> int:
     return pid
 
 
+@acts_on(Reach.LOCAL_HOST)
 def promote(data_dir: str, user: str = "postgres", timeout_seconds: float = 30.0) -> int:
     """Promote the local standby on ``data_dir`` (local only) with ``pg_promote``; returns its port.
 

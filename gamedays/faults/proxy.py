@@ -91,6 +91,7 @@ from gamedays.faults.proxycontrol import (
     write_json_atomically,
 )
 from gamedays.faults.proxyfault import NO_FAULT, ProxyFault
+from gamedays.model.reach import Reach, acts_on
 from gamedays.processes import alive, wait_gone
 
 __all__ = [
@@ -114,6 +115,7 @@ APPLY_TIMEOUT = 5.0
 STOP_TIMEOUT = 5.0
 
 
+@acts_on(Reach.LOCAL_HOST)
 def start_proxy(listen_port: int, target: str, state_file: str) -> dict[str, Any]:
     """Start a detached proxy on 127.0.0.1:``listen_port`` (0: a free port) forwarding to ``target`` (``host:port``).
 
@@ -158,6 +160,7 @@ def start_proxy(listen_port: int, target: str, state_file: str) -> dict[str, Any
     return state
 
 
+@acts_on(Reach.LOCAL_HOST)
 def stop_proxy(state_file: str) -> dict[str, Any]:
     """Stop the proxy recorded in ``state_file`` (its connections close) and forget it. Idempotent.
 
@@ -177,6 +180,7 @@ def stop_proxy(state_file: str) -> dict[str, Any]:
     return {"stopped": running, "state_file": state_file, "pid": state["pid"], "listen_port": state["listen_port"]}
 
 
+@acts_on(Reach.LOCAL_HOST)
 def add_latency(state_file: str, latency_ms: float, jitter_ms: float = 0) -> dict[str, Any]:
     """Add ``latency_ms`` (plus up to ``jitter_ms`` more, at random) to every round trip through the proxy."""
     latency = _milliseconds("latency_ms", latency_ms)
@@ -184,16 +188,19 @@ def add_latency(state_file: str, latency_ms: float, jitter_ms: float = 0) -> dic
     return _change(state_file, lambda fault: replace(fault, latency=latency / 1000.0, jitter=jitter / 1000.0))
 
 
+@acts_on(Reach.LOCAL_HOST)
 def blackhole(state_file: str) -> dict[str, Any]:
     """Forward nothing, either way, not even new connections: clients hang until their own timeouts."""
     return _change(state_file, lambda fault: replace(fault, blackhole=True))
 
 
+@acts_on(Reach.LOCAL_HOST)
 def reset_connections(state_file: str) -> dict[str, Any]:
     """Reset (RST) every open connection, and every new one until ``clear_faults``."""
     return _change(state_file, lambda fault: replace(fault, reset=True))
 
 
+@acts_on(Reach.LOCAL_HOST)
 def limit_bandwidth(state_file: str, bytes_per_second: int) -> dict[str, Any]:
     """Let at most ``bytes_per_second`` through in each direction of each connection."""
     if isinstance(bytes_per_second, bool) or not isinstance(bytes_per_second, int) or bytes_per_second <= 0:
@@ -201,6 +208,7 @@ def limit_bandwidth(state_file: str, bytes_per_second: int) -> dict[str, Any]:
     return _change(state_file, lambda fault: replace(fault, bandwidth=bytes_per_second))
 
 
+@acts_on(Reach.LOCAL_HOST)
 def clear_faults(state_file: str) -> dict[str, Any]:
     """Remove every fault: the proxy forwards untouched again. Nothing to do if no proxy is recorded."""
     if _read_state(_Files.of(state_file)) is None:

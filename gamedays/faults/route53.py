@@ -31,6 +31,9 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from gamedays.atomicfile import write_atomically
+from gamedays.model.reach import Reach, acts_on
+
+__all__ = ["change_record", "delete_record", "restore_record"]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,7 @@ class Backup:
             raise _failed(f"{source} is not a Route53 record backup written by gameday: {exc}") from None
 
 
+@acts_on(Reach.AWS)
 def change_record(
     zone_name: str,
     name: str,
@@ -123,6 +127,7 @@ def change_record(
     return {**_describe(key), "previous": previous, "current": desired, "change": change, "backup": backup}
 
 
+@acts_on(Reach.AWS)
 def delete_record(
     zone_name: str,
     name: str,
@@ -143,6 +148,7 @@ def delete_record(
     return {**_describe(key), "previous": previous, "change": change, "backup": backup}
 
 
+@acts_on(Reach.AWS)
 def restore_record(
     backup: str,
     configuration: Mapping[str, Any] | None = None,

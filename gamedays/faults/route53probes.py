@@ -18,12 +18,14 @@ import logging
 from typing import Any, Mapping, Sequence
 
 from gamedays.faults.route53 import absolute_name, route53_client
+from gamedays.model.reach import Reach, acts_on
 
 __all__ = ["record_has_values", "record_values"]
 
 logger = logging.getLogger(__name__)
 
 
+@acts_on(Reach.AWS)
 def record_values(
     zone_name: str,
     name: str,
@@ -60,6 +62,7 @@ def record_values(
     return sorted(values)
 
 
+@acts_on(Reach.AWS)
 def record_has_values(
     zone_name: str,
     name: str,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gamedays.faults import dns as dns_faults
+from gamedays.model.reach import Reach, acts_on
 
 __all__ = ["move_srv"]
 
@@ -57,6 +58,7 @@ class SrvSet:
         return min(self.records, key=lambda r: (r.priority, -r.weight, r.target, r.port))
 
 
+@acts_on(Reach.RFC2136)
 def move_srv(
     server: str,
     zone: str,

@@ -9,8 +9,9 @@ plan's ``uses:`` names without ``../experiments/`` and ``.yaml``); its target ki
 first folder (``kubernetes``, ``database``, ``dns``, ``aws``, or a team's own). An entry
 tells what the experiment breaks (the first sentence of its description), its tags, the
 configuration keys a plan may set with ``with:`` together with their defaults (a key read
-from the environment shows the variable and its default, if any), and whether it
-declares rollbacks.
+from the environment shows the variable and its default, if any), whether it declares
+rollbacks, and its reach with the permissions it needs there (the ``gameday`` entry of its
+``extensions``, see :mod:`gamedays.loading.reach`: a file without one cannot be listed).
 
 Listing is pure loading: the files are parsed, not validated by chaoslib (``gameday
 validate`` and the plan loader do that), so listing stays fast. Files that cannot be
@@ -23,12 +24,14 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-from gamedays.loading.source import Document, display_path, read_json, read_yaml
+from gamedays.loading.reach import experiment_document, required_declaration
+from gamedays.loading.source import Document, display_path
 from gamedays.model.errors import InvalidInput, Problem
+from gamedays.model.reach import Reach
 
 SUFFIXES = (".yaml", ".yml", ".json")
 #: The target kind of a file right under the catalog's root, in no folder.
@@ -81,6 +84,17 @@ class CatalogEntry:
     tags: tuple[str, ...] = ()
     parameters: tuple[Parameter, ...] = ()
     has_rollbacks: bool = False
+    reach: tuple[Reach, ...] = ()
+    permissions: Mapping[Reach, tuple[str, ...]] = field(default_factory=dict)
+
+    def describe_reach(self) -> str:
+        """``kubernetes, aws`` (``none``: only HTTP probes)."""
+        return ", ".join(r.value for r in self.reach) or "none"
+
+    def describe_permissions(self) -> str:
+        """``kubernetes: list pods, delete pods; aws: ec2:StopInstances`` (``none`` when it declares none)."""
+        parts = [f"{r.value}: {', '.join(self.permissions[r])}" for r in self.reach if self.permissions.get(r)]
+        return "; ".join(parts) or "none"
 
     def parameter(self, name: str) -> Parameter:
         """The parameter ``name``; KeyError naming the ones there are."""
@@ -100,6 +114,8 @@ class CatalogEntry:
             "tags": list(self.tags),
             "parameters": [p.to_dict() for p in self.parameters],
             "has_rollbacks": self.has_rollbacks,
+            "reach": [r.value for r in self.reach],
+            "permissions": {r.value: list(self.permissions[r]) for r in self.reach if r in self.permissions},
         }
 
 
@@ -126,10 +142,22 @@ def list_catalog(root: Path) -> tuple[CatalogEntry, ...]:
     return tuple(sorted(entries, key=lambda e: e.id))
 
 
+def listable_entries(root: Path) -> tuple[CatalogEntry, ...]:
+    """The entries under ``root`` that can be listed, sorted by id; the files that cannot are left out
+    (:func:`list_catalog` names them)."""
+    entries = []
+    for path in _experiment_files(root) if root.is_dir() else []:
+        try:
+            entries.append(read_entry(root, path))
+        except InvalidInput:
+            continue  # list_catalog reports it
+    return tuple(sorted(entries, key=lambda e: e.id))
+
+
 def read_entry(root: Path, path: Path) -> CatalogEntry:
     """The catalog entry of the experiment file ``path`` (below ``root``)."""
     relative = path.relative_to(root)
-    doc = _read(path)
+    doc = experiment_document(path)
     data = doc.data
     if not isinstance(data, dict):
         raise InvalidInput([doc.problem((), "not an experiment: expected a mapping with title, description, method")])
@@ -147,6 +175,10 @@ def read_entry(root: Path, path: Path) -> CatalogEntry:
     if not isinstance(rollbacks, list):
         problems.append(doc.problem(("rollbacks",), "rollbacks must be a list of activities"))
     parameters = _parameters(doc, problems)
+    try:
+        declaration = required_declaration(doc)
+    except InvalidInput as exc:
+        problems.extend(exc.problems)
     if problems:
         raise InvalidInput(problems)
     return CatalogEntry(
@@ -158,6 +190,8 @@ def read_entry(root: Path, path: Path) -> CatalogEntry:
         tags=tuple(tags),
         parameters=parameters,
         has_rollbacks=bool(rollbacks),
+        reach=declaration.reach,
+        permissions=declaration.permissions,
     )
 
 
@@ -169,25 +203,36 @@ def first_sentence(text: str) -> str:
 
 
 def render_table(entries: Sequence[CatalogEntry], width: int = _WIDTH) -> str:
-    """The catalog for a terminal: one row per experiment (id, target, rollback, tags), what it breaks and its parameters beneath."""
+    """The catalog for a terminal: one row per experiment (id, target, reach, rollback, tags); what it
+    breaks, its parameters and the permissions it needs beneath."""
     if not entries:
         return "the catalog is empty: no experiment files"
     id_width = max(len("ID"), *(len(e.id) for e in entries))
     target_width = max(len("TARGET"), *(len(e.target) for e in entries))
-    lines = [f"{'ID':<{id_width}}  {'TARGET':<{target_width}}  ROLLBACK  TAGS"]
+    reach_width = max(len("REACH"), *(len(_reach_column(e)) for e in entries))
+    lines = [f"{'ID':<{id_width}}  {'TARGET':<{target_width}}  {'REACH':<{reach_width}}  ROLLBACK  TAGS"]
     for entry in entries:
         rollback = "yes" if entry.has_rollbacks else "no"
-        lines.append(f"{entry.id:<{id_width}}  {entry.target:<{target_width}}  {rollback:<8}  {', '.join(entry.tags)}")
+        lines.append(
+            f"{entry.id:<{id_width}}  {entry.target:<{target_width}}  {_reach_column(entry):<{reach_width}}  "
+            f"{rollback:<8}  {', '.join(entry.tags)}"
+        )
         lines.extend(textwrap.wrap(entry.summary or entry.title, width, initial_indent="    ", subsequent_indent="    "))
         described = ", ".join(p.describe() for p in entry.parameters) or "none"
-        lines.extend(
-            textwrap.wrap(
-                described, width, initial_indent="    with: ", subsequent_indent=" " * 10, break_on_hyphens=False
+        for label, text in (("with", described), ("needs", entry.describe_permissions())):
+            lines.extend(
+                textwrap.wrap(
+                    text, width, initial_indent=f"    {label}: ", subsequent_indent=" " * (len(label) + 6),
+                    break_on_hyphens=False,
+                )
             )
-        )
     count = len(entries)
     lines.append(f"{count} experiment{'s' if count != 1 else ''}")
     return "\n".join(lines)
+
+
+def _reach_column(entry: CatalogEntry) -> str:
+    return ",".join(r.value for r in entry.reach) or "none"
 
 
 def _experiment_files(root: Path) -> list[Path]:
@@ -197,12 +242,6 @@ def _experiment_files(root: Path) -> list[Path]:
         if path.is_file() and path.suffix in SUFFIXES and not hidden:
             found.append(path)
     return found
-
-
-def _read(path: Path) -> Document:
-    if path.suffix != ".json":
-        return read_yaml(path)
-    return Document(path=path, data=read_json(path), lines={})
 
 
 def _parameters(doc: Document, problems: list[Problem]) -> tuple[Parameter, ...]:

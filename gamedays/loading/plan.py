@@ -22,6 +22,8 @@ from gamedays.loading.experiments import (
     validate_experiment,
     with_values,
 )
+from gamedays.loading.fit import reach_problems
+from gamedays.loading.reach import declared_reach, experiment_document
 from gamedays.loading.report_folder import report_folder
 from gamedays.loading.source import Document, check_experiment_file, display_path, read_yaml, resolve
 from gamedays.loading.validation import validate_document
@@ -48,7 +50,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
     catalog = _collect(problems, lambda: load_catalog(catalog_path, named_at=slos_at)) if catalog_path else None
     known = set(catalog.names()) if catalog else None
 
-    steps = []
+    steps: dict[int, ResolvedStep] = {}
     seen: dict[str, int] = {}
     for index, step in enumerate(plan.experiments):
         loc: tuple[str | int, ...] = ("experiments", index)
@@ -62,12 +64,12 @@ def load_plan(path: str | Path) -> LoadedPlan:
             _check_slo(problems, doc, (*loc, "hypothesis", at), name, known)
         resolved = _collect(problems, lambda: _resolve_step(doc, loc, base, step))  # noqa: B023 - called at once
         if resolved is not None:
-            steps.append(resolved)
+            steps[index] = resolved
 
     for at, name in enumerate(plan.guardrails.abort_when):
         _check_slo(problems, doc, ("guardrails", "abort_when", at), name, known)
 
-    recovery = []
+    recovery: dict[int, ResolvedDR] = {}
     for index, check in enumerate(plan.disaster_recovery):
         loc = ("disaster_recovery", index, "playbook")
         playbook_path = _collect(problems, lambda: resolve(base, check.playbook, (doc.name, doc.line(loc))))  # noqa: B023 - called at once
@@ -75,7 +77,8 @@ def load_plan(path: str | Path) -> LoadedPlan:
             problems, lambda: load_playbook(playbook_path, named_at=(doc.name, doc.line(loc)), known_slos=known)  # noqa: B023 - called at once
         )
         if playbook is not None:
-            recovery.append(ResolvedDR(check=check, playbook_path=playbook_path, playbook=playbook))
+            recovery[index] = ResolvedDR(check=check, playbook_path=playbook_path, playbook=playbook)
+    problems.extend(reach_problems(doc, plan, steps, recovery))
 
     report_dir = _collect(problems, lambda: _report_dir(doc, base, plan))
     if problems:
@@ -86,8 +89,8 @@ def load_plan(path: str | Path) -> LoadedPlan:
         plan=plan,
         catalog_path=catalog_path,
         catalog=catalog,
-        steps=tuple(steps),
-        disaster_recovery=tuple(recovery),
+        steps=tuple(steps.values()),
+        disaster_recovery=tuple(recovery.values()),
         report_dir=report_dir,
     )
 
@@ -147,6 +150,7 @@ def _resolve_step(doc: Document, loc: tuple[Any, ...], base: Path, step: Any) ->
         experiment = load_experiment(path)
     except ExperimentProblem as exc:
         raise InvalidInput([problem_at(doc, uses, path, str(exc))]) from None
+    reach = declared_reach(experiment_document(path))  # InvalidInput at the experiment's own file:line
     unknown = unknown_values(experiment, step.with_)
     if unknown:
         raise InvalidInput([doc.problem((*loc, "with", key), f"{display_path(path)}: {msg}") for key, msg in unknown])
@@ -159,6 +163,7 @@ def _resolve_step(doc: Document, loc: tuple[Any, ...], base: Path, step: Any) ->
         experiment_path=path,
         experiment=MappingProxyType(experiment),
         estimate=estimate(with_values(experiment, step.with_)),
+        reach=reach,
     )
 
 

@@ -121,6 +121,8 @@ def _written_loc(data: Any, loc: Loc) -> Loc:
     kept: list[Any] = []
     node = data
     for part in loc:
+        if part == "[key]":
+            continue  # pydantic's mark of a mapping's key (the key itself is the part before)
         if isinstance(node, dict) and isinstance(part, str) and part not in node and part in node.values():
             continue
         kept.append(part)

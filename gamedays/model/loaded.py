@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from gamedays.model.components import Component, uncovered
+from gamedays.model.declaration import ReachDeclaration
 from gamedays.model.estimate import NOTHING, Estimate, activities_estimate
 from gamedays.model.plan import DRCheck, Plan, Step
 from gamedays.model.playbook import Playbook
@@ -20,6 +21,7 @@ class ResolvedStep:
     experiment_path: Path
     experiment: Mapping[str, Any]  # the Chaos Toolkit experiment, as chaoslib loaded it
     estimate: Estimate  # the experiment's waits (pauses, holds) expected; with its timeouts, the longest
+    reach: ReachDeclaration | None = None  # what its gameday extension declares; None: it declares none
 
     @property
     def title(self) -> str:

@@ -147,6 +147,11 @@ class Plan(_Frozen):
     title: str = Field(min_length=1)
     date: dt.date
     environment: str = Field(pattern=SLUG, description="'sandbox', or a named environment; any other needs --confirm ENVIRONMENT, the same name (any case)")
+    environment_on_this_host: bool = Field(
+        False,
+        description="true when the environment runs on the machine that runs gameday (e.g. a gameday run on "
+        "the database host itself): only then may a step or playbook with reach local-host run outside the sandbox",
+    )
     components: tuple[Component, ...] = Field((), description="R-4: the environment's key components")
     team: Team
     slos: str = Field(min_length=1, description="path of the SLO catalog, relative to the plan")

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from gamedays.model.components import Component
+from gamedays.model.declaration import ReachDeclaration, permissions_within, unique_reach
+from gamedays.model.reach import Reach
 from gamedays.model.sources import dsn_problem, server_problem
 from gamedays.model.units import Duration, TargetField, DurationBounds
 
@@ -106,6 +108,31 @@ class Playbook(_Frozen):
         (), description="back to normal operations once recovery is measured (not part of the RTO)"
     )
     writer: DataWriter | None = Field(None, description="measures the data lost (RPO); without it RPO is not measured")
+    reach: tuple[Reach, ...] | None = Field(
+        None,
+        description="where its steps act: sandbox, local-host, postgres, kubernetes, aws, rfc2136; "
+        "without it the playbook runs only in environment: sandbox",
+    )
+    permissions: dict[Reach, tuple[str, ...]] = Field(
+        default_factory=dict, description="per reach, the permissions its steps need there (least privilege)"
+    )
+
+    @field_validator("reach")
+    @classmethod
+    def _once_each(cls, reach: tuple[Reach, ...] | None) -> tuple[Reach, ...] | None:
+        return None if reach is None else unique_reach(reach)
+
+    @field_validator("permissions")
+    @classmethod
+    def _within_reach(cls, permissions: dict[Reach, tuple[str, ...]], info: ValidationInfo) -> dict[Reach, tuple[str, ...]]:
+        if "reach" not in info.data:
+            return permissions  # the reach was refused: that error says it
+        return permissions_within(permissions, info.data["reach"] or ())
+
+    @property
+    def declaration(self) -> ReachDeclaration | None:
+        """Its reach and permissions, or None when it declares no reach."""
+        return None if self.reach is None else ReachDeclaration(reach=self.reach, permissions=self.permissions)
 
     def phases(self) -> tuple[tuple[str, tuple[PlaybookStep, ...]], ...]:
         """The playbook's steps by phase, in the order a DR check runs them, with their YAML location."""

@@ -75,3 +75,17 @@ def test_catalog_lists_every_experiment_with_its_parameters(gameday, repo, monke
     assert "kubernetes/pod-kill" in result.out and "with: namespace=default, label_selector=app=shop-api, qty=1" in result.out
     listed = json.loads(gameday("catalog", "--json").out)
     assert len(listed) == len(files)
+
+
+def test_catalog_shows_each_entrys_reach_and_the_permissions_it_needs(gameday, repo, monkeypatch):
+    monkeypatch.chdir(repo)
+    table = gameday("catalog").out.splitlines()
+    row = next(line for line in table if line.startswith("database/aurora-cluster-failover "))
+    assert row.split()[1:4] == ["database", "aws", "yes"]
+    assert "    needs: aws: rds:DescribeDBClusters, rds:FailoverDBCluster" in table
+    listed = {e["id"]: e for e in json.loads(gameday("catalog", "--json").out)}
+    kill = listed["database/postgres-primary-kill"]
+    assert kill["reach"] == ["local-host", "postgres"]
+    assert set(kill["permissions"]) == {"local-host", "postgres"}
+    assert listed["kubernetes/pod-kill"]["permissions"] == {"kubernetes": ["list pods", "delete pods"]}
+    assert {r for e in listed.values() for r in e["reach"]} == {"sandbox", "local-host", "postgres", "kubernetes", "aws", "rfc2136"}

@@ -27,6 +27,8 @@ slos:
 EXPERIMENT = """\
 title: The API answers
 description: Calls the API once; injects nothing.
+extensions:
+  - {name: gameday, reach: []}  # only HTTP calls: fits every environment
 configuration:
   api_url:
     type: env

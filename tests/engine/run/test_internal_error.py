@@ -42,6 +42,7 @@ RAISES = {  # a BaseException that is no Exception; a sys.exit() is no decision 
 PLAYBOOK = """\
 title: Mend the shop's database with a broken plugin
 covers: {kind: database-cluster, name: shop-db}
+reach: [local-host]
 disaster:
   description: the plugin breaks it
   inject:
@@ -58,6 +59,7 @@ checks:
 EXPERIMENT = {
     "title": "A harmless experiment",
     "description": "Its one action checks that a path exists (not even that in a rehearsal).",
+    "extensions": [{"name": "gameday", "reach": ["local-host"]}],
     "method": [{"type": "action", "name": "look", "provider": {"type": "python", "module": "os.path", "func": "exists", "arguments": {"path": "."}}}],
     "rollbacks": [{"type": "action", "name": "look-again", "provider": {"type": "python", "module": "os.path", "func": "exists", "arguments": {"path": "."}}}],
 }
@@ -79,6 +81,7 @@ def test_a_plugin_raising_a_base_exception_exits_70_with_one_line_the_traceback_
     (tmp_path / "harmless.json").write_text(json.dumps(EXPERIMENT))
     plan = {
         "gameday": "crash", "title": "an internal error", "date": "2024-05-21", "environment": "staging",
+        "environment_on_this_host": True,
         "team": {"commander": "tester"}, "slos": str(REPO / "probes/slos.yaml"),
         "monitor": {"interval": "500ms", "baseline": "1s", "cooldown": "1s", "timeout": "1s"},
         "experiments": [{"id": "harmless", "uses": "harmless.json"}],
