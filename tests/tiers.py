@@ -32,6 +32,7 @@ E2E: tuple[str, ...] = (
     "tests/engine/dr/",
     "tests/engine/experiment_process/",
     "tests/engine/observe/",
+    "tests/engine/recover/",
     "tests/engine/run/",
     "tests/engine/secrets/",
     "tests/engine/test_monitor.py",

@@ -12,7 +12,7 @@ import pytest
 
 from tests import sandboxes
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CHAOS = str(Path(sys.executable).with_name("chaos"))
 
 
