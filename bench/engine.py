@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from gamedays.journal.io import read_journal  # noqa: E402
+from targets import Targets  # noqa: E402 - bench/targets.py
 from gamedays.engine.monitor import Monitor, Tick  # noqa: E402
 from gamedays.model.slo import SLO  # noqa: E402
 from gamedays.model.units import Percentage  # noqa: E402
@@ -121,7 +122,7 @@ def jitter(env: dict[str, str], seconds: float) -> list[float]:
     return [t.dispatched - t.scheduled for t in ticks]
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     runs = max(1, min(parser.parse_args().runs, 10))
@@ -148,7 +149,16 @@ def main() -> None:
     print(f"{'pod-kill as a gameday step (median step time)':58} {ours_median:8.2f}s {chaos_median:8.2f}s {ours_median / chaos_median:7.2f}")
     print(f"{'sampler jitter, 10 SLIs at 1 s, experiment running (p50)':58} {statistics.median(jitters) * 1000:7.1f}ms")
     print(f"{'sampler jitter, 10 SLIs at 1 s, experiment running (p99)':58} {p99 * 1000:7.1f}ms {50:7.0f}ms {p99 * 1000 / 50:7.2f}")
+    targets = Targets()
+    if abort:
+        targets.below("detection to abort at 1 s sampling (median)", statistics.median(abort), 1.5, "s")
+        targets.below("fault injected to abort asked (median)", statistics.median(from_fault), 1.5, "s")
+    else:
+        targets.below("detection to abort: the guardrail never tripped", float("inf"), 1.5, "s")
+    targets.below("pod-kill step time against `chaos run` (ratio)", ours_median / chaos_median, 1.5, "x")
+    targets.below("sampler jitter p99, 10 SLIs at 1 s", p99 * 1000, 50, "ms")
+    return targets.close()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -22,6 +22,9 @@ from pathlib import Path
 
 TARGET_UP, TARGET_MB, TARGET_POD = 10.0, 600.0, 3.0
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from targets import Targets  # noqa: E402 - bench/targets.py
+
 
 def cli(home: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GAMEDAY_HOME": home}
@@ -84,7 +87,7 @@ def pod_replacement_seconds(kubeconfig: str, runs: int) -> list[float]:
     return times
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     runs = max(1, min(parser.parse_args().runs, 10))
@@ -116,6 +119,11 @@ def main() -> None:
     print(f"{'resident memory, RSS sum (shared counted often)':44} {rss:8.0f}MB {TARGET_MB:6.0f}MB {rss / TARGET_MB:8.2f}")
     print(f"{'killed pod replaced and Ready (median)':44} {pod_median:9.2f}s {TARGET_POD:7.0f}s {pod_median / TARGET_POD:8.2f}")
     print(f"{'killed pod replaced and Ready (max)':44} {pod_max:9.2f}s {TARGET_POD:7.0f}s {pod_max / TARGET_POD:8.2f}")
+    targets = Targets()
+    targets.below("up --detach to all healthy (median)", up_median, TARGET_UP, "s")
+    targets.below("resident memory, PSS of all processes", pss, TARGET_MB, "MB")
+    targets.below("killed pod replaced and Ready (median)", pod_median, TARGET_POD, "s")
+    return targets.close()
 
 
 def _timed(work) -> float:  # type: ignore[no-untyped-def]
@@ -125,4 +133,4 @@ def _timed(work) -> float:  # type: ignore[no-untyped-def]
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,7 +1,7 @@
 """Start-up cost of the CLI: `gameday --help` and `gameday validate` of the May plan.
 
 Prints the median wall time of each against `python -c pass` measured in the
-same run, as a ratio, and which heavy SDKs each imported (the target: none).
+same run, as a ratio (the targets: --help under 10x, validate under 30x), and which heavy SDKs each imported (the target: none).
 
     python bench/startup.py [--runs N]
 """
@@ -17,6 +17,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 HEAVY = ("boto3", "botocore", "kubernetes", "chaosk8s", "chaosaws")
+# what a command may cost, in bare interpreter start-ups: --help loads click and little else; validate
+# loads the models, YAML, and chaoslib to validate every experiment of the plan
+TARGET_RATIO = {"gameday --help": 10.0, "gameday validate plans/2024-05.yaml": 30.0}
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from targets import Targets  # noqa: E402 - bench/targets.py
 PROBE = (
     "import sys\nfrom gamedays.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
     "sys.stderr.write('HEAVY=' + ','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r}))))\n"
@@ -39,7 +45,7 @@ def heavy_imports(args: list[str]) -> str:
     return found or "none"
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
     runs = max(1, min(parser.parse_args().runs, 100))
@@ -52,6 +58,7 @@ def main() -> None:
         ),
     }
     baseline = None
+    figures: dict[str, tuple[float, object]] = {}
     print(f"start-up, median of {runs} runs")
     print(f"{'command':40} {'wall':>9} {'x python':>9}  heavy SDKs imported")
     for name, (argv, args) in cases.items():
@@ -59,7 +66,14 @@ def main() -> None:
         baseline = baseline or seconds
         heavy = heavy_imports(args) if args is not None else "-"
         print(f"{name:40} {seconds * 1000:7.1f}ms {seconds / baseline:8.1f}x  {heavy}")
+        figures[name] = (seconds / baseline, heavy)
+    targets = Targets()
+    for name in ("gameday --help", "gameday validate plans/2024-05.yaml"):
+        ratio, heavy = figures[name]
+        targets.below(f"{name}: wall time against python -c pass", ratio, TARGET_RATIO[name], "x")
+        targets.below(f"{name}: heavy SDKs imported", 0 if heavy == "none" else len(str(heavy).split(",")), 1)
+    return targets.close()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
