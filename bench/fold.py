@@ -93,12 +93,12 @@ def main() -> int:
     first: dict[str, float] = {}
     for size in (1, 2, 4):
         journal = repeated(events, size)
-        whole = timed(lambda: fold(journal), runs)
-        counts = timed(lambda: fold(journal, GamedayState(keep_samples=False)), runs)
-        one_by_one = timed(lambda: live(journal), runs)
+        whole = timed(lambda j=journal: fold(j), runs)
+        counts = timed(lambda j=journal: fold(j, GamedayState(keep_samples=False)), runs)
+        one_by_one = timed(lambda j=journal: live(j), runs)
         per_event[size] = whole / len(journal) * 1e6
-        kept_mb = peak_of(lambda: fold(journal))
-        counts_mb[size] = peak_of(lambda: fold(journal, GamedayState(keep_samples=False)))
+        kept_mb = peak_of(lambda j=journal: fold(j))
+        counts_mb[size] = peak_of(lambda j=journal: fold(j, GamedayState(keep_samples=False)))
         if size == 1:
             first = {"whole": whole, "live": one_by_one}
         print(f"{size:>4}x {len(journal):>9} {whole * 1000:>10.0f}ms {counts * 1000:>10.0f}ms {one_by_one * 1000:>10.0f}ms "
