@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import copy
 import enum
+import faulthandler
 import json
 import logging
 import os
@@ -282,6 +283,7 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="[%(asctime)s %(levelname)s] [%(name)s] %(message)s", force=True
     )
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)  # a stuck child tells where it is, in its log
     parser = argparse.ArgumentParser(prog="python -m gamedays.engine.ctk_child")
     parser.add_argument("--events-fd", type=int, default=None, help="pipe for the JSON event lines (default: stdout)")
     parser.add_argument("--lifeline-fd", type=int, default=None, help="pipe whose EOF means the orchestrator is gone")

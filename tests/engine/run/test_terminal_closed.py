@@ -77,6 +77,13 @@ def _wait_exit(pid: int, timeout: float) -> int | None:
     return None
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _log_tail(path: Path, lines: int = 15) -> str:
     try:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
@@ -110,12 +117,14 @@ def test_closing_the_terminal_mid_fault_rolls_back_closes_the_journal_and_leaves
         assert len(started) >= 5, started  # the sandbox's parts and the experiment's process
         terminal.hang_up()  # the terminal goes away: the kernel sends SIGHUP to the session's leader, gameday
         code = _wait_exit(pid, 90)
-        if code is None:  # stuck: where is each of its threads? (gamedays.engine.logs.DUMP_SIGNAL)
-            os.kill(pid, signal.SIGUSR1)
+        if code is None:  # stuck: where is each thread of gameday and of its experiment process? (SIGUSR1: faulthandler)
+            for stuck in [pid, *(p for p in descendants(pid) if b"ctk_child" in _cmdline(p))]:
+                os.kill(stuck, signal.SIGUSR1)
             time.sleep(1.0)
         assert code == 3, (
             f"exit {code}; the terminal showed: {terminal.shown()[-2000:]}\n"
-            f"gameday.log ends:\n{_log_tail(report / 'gameday.log', 150 if code is None else 15)}"
+            f"gameday.log ends:\n{_log_tail(report / 'gameday.log', 150 if code is None else 15)}\n"
+            f"the experiment's log ends:\n{_log_tail(report / 'experiments' / 'all-pods.log', 150 if code is None else 5)}"
         )
         deadline = time.monotonic() + 30
         while alive(started) and time.monotonic() < deadline:
