@@ -38,7 +38,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 
 from gamedays.engine.confirm import Confirmer
-from gamedays.engine.dr_writes import WrittenData, can_write_and_read_back
+from gamedays.engine.dr_writes import WrittenData, can_write_and_read_back, remove_stamps
 from gamedays.engine.providers import provider_found
 from gamedays.engine.experiment_outcome import read_ctk_journal
 from gamedays.engine.experiment_process import ExperimentProcess, ExperimentSpec
@@ -132,9 +132,10 @@ class DRCheck:
     def verify(self) -> DROutcome:
         ctx, playbook = self.ctx, self.playbook
         self.folder.mkdir(parents=True, exist_ok=True)
-        ctx.record(DRStarted(at=time.time(), check=self.id))
+        run_id = f"{ctx.gameday}-{self.id}-{int(time.time())}"
+        written = self._written_data(run_id)
+        ctx.record(DRStarted(at=time.time(), check=self.id, writer_run=run_id if written is not None else None))
         outcomes: list[DRStepOutcome] = []
-        written = self._written_data()
         if written is not None:
             written.start()
         disaster_at: float | None = None
@@ -301,20 +302,24 @@ class DRCheck:
         met = (ctk.get("steady_states", {}).get("before") or {}).get("steady_state_met")
         return bool(met) and status == "completed", "probe within tolerance" if met else "probe out of tolerance"
 
-    def _written_data(self) -> WrittenData | None:
+    def _written_data(self, run_id: str) -> WrittenData | None:
         spec = self.playbook.writer
         if spec is None:
             return None
-        run_id = f"{self.ctx.gameday}-{self.id}-{int(time.time())}"
         return WrittenData(spec, self.ctx.env, run_id, self.id, self.ctx.record, self._clean)
 
-    def recover_after_crash(self) -> str | None:
+    def recover_after_crash(self, writer_run: str | None) -> str | None:
         """The orchestrator died after this check's disaster: play the automated recovery steps and
-        ``afterwards`` now (manual ones are left to a person). The name of the step that failed, or None."""
+        ``afterwards`` now (manual ones are left to a person), then remove the stamps its RPO writer
+        (run ``writer_run``) left. The name of the step that failed, or None."""
         self.folder.mkdir(parents=True, exist_ok=True)
         failed = self._sequence(DRPhase.STEP, self.playbook.steps, [], stop_on_interrupt=False)
         if failed is None:
             failed = self._sequence(DRPhase.AFTERWARDS, self.playbook.afterwards, [], stop_on_interrupt=False)
+        if failed is None and writer_run is not None and self.playbook.writer is not None:
+            problem = remove_stamps(self.playbook.writer, self.ctx.env, writer_run)
+            if problem is not None:
+                failed = f"removing the RPO writer's stamps ({self._clean(problem)})"
         return failed
 
     # ------------------------------------------------------------------ rehearsal

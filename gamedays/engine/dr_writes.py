@@ -117,3 +117,18 @@ def can_write_and_read_back(spec: DataWriter, env: Mapping[str, str], run_id: st
         writer.cleanup()
         writer.close()
     return True, f"a stamped write to {writer.describe} was acknowledged and read back"
+
+
+def remove_stamps(spec: DataWriter, env: Mapping[str, str], run_id: str) -> str | None:
+    """Remove what run ``run_id`` of a writer stamped (its process died before its own cleanup):
+    None when done, else what went wrong (safe to show, not yet scrubbed of the environment's secrets)."""
+    from gamedays.sli.writers import WriterError, writer_for
+
+    try:
+        writer = writer_for(spec, env, run_id)
+    except WriterError as exc:
+        return str(exc)
+    try:
+        return writer.cleanup()
+    finally:
+        writer.close()

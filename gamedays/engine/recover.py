@@ -9,7 +9,8 @@ controller restores the target) has nothing to play: that is recorded, and said.
 
 A DR check whose disaster was injected but which never finished is open too: its
 playbook's automated recovery steps and ``afterwards`` are played (manual steps are
-left to a person and recorded as not verified), recorded as ``rollbacks_played`` of
+left to a person and recorded as not verified), then the stamps its RPO writer left are
+removed (the writer's run id is in ``dr_started``), recorded as ``rollbacks_played`` of
 ``dr/<check>``.
 """
 
@@ -116,8 +117,9 @@ def recover(folder: Path, base_env: Mapping[str, str], existing_environment: Exi
             detail = "" if succeeded else (result.error or f"status {result.status}")
             journal.append(RollbacksPlayed(at=time.time(), step=step, by="recover", succeeded=succeeded, detail=detail))
             results.append(Recovered.of(step, succeeded, detail))
+        writer_runs = {e.check: e.writer_run for e in events if isinstance(e, DRStarted) and not e.dry}
         for info in disasters:
-            results.append(_recover_disaster(folder, info, started.gameday, target.env, journal))
+            results.append(_recover_disaster(folder, info, started.gameday, target.env, journal, writer_runs.get(info.id)))
     return tuple(results)
 
 
@@ -169,7 +171,9 @@ def open_disasters(events: Sequence[Event]) -> list[DRInfo]:
             if d.id in live & struck and d.id not in finished and f"dr/{d.id}" not in recovered]
 
 
-def _recover_disaster(folder: Path, info: DRInfo, gameday: str, env: Mapping[str, str], journal: Journal) -> Recovered:
+def _recover_disaster(
+    folder: Path, info: DRInfo, gameday: str, env: Mapping[str, str], journal: Journal, writer_run: str | None,
+) -> Recovered:
     name = f"dr/{info.id}"
     try:
         playbook = load_playbook(Path(info.playbook))
@@ -182,7 +186,7 @@ def _recover_disaster(folder: Path, info: DRInfo, gameday: str, env: Mapping[str
         record=journal.append, note=lambda text: None, interrupted=threading.Event(), confirm=_left_to_a_person,
     )
     resolved = ResolvedDR(check=PlannedCheck(playbook=info.playbook), playbook_path=Path(info.playbook), playbook=playbook)
-    failed = DRCheck(context, info.id, resolved).recover_after_crash()
+    failed = DRCheck(context, info.id, resolved).recover_after_crash(writer_run)
     detail = "" if failed is None else f"{failed!r} failed"
     journal.append(RollbacksPlayed(at=time.time(), step=name, by="recover", succeeded=failed is None, detail=detail))
     return Recovered.of(name, failed is None, detail)

@@ -215,6 +215,7 @@ class DRStarted(_Event):
     event: Literal["dr_started"] = "dr_started"
     check: str
     dry: bool = False  # rehearsal: prechecks only, no disaster
+    writer_run: str | None = None  # the RPO writer's run id (its stamps are named by it): recover removes them
 
 
 class DRStepDone(_Event):

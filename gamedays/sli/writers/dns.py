@@ -4,7 +4,8 @@ Record ``seq`` is the TXT value ``"<seq>"`` of ``_gameday-rpo-<tag>-<n>.<zone>``
 ``<tag>`` is the run tag (see :func:`run_tag`) and ``n = seq // 500``: 500 records per
 name keep every answer far below the 64 KiB a DNS message can carry, however long the
 check runs. The survivors are read back by asking the server directly, over TCP, for
-each name this writer wrote to (the highest sequence it tried is remembered).
+each name this writer wrote to (the highest sequence it tried is remembered). Its cleanup also
+finds the names of a run it did not write itself (``gameday recover`` after a power loss).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from gamedays.sli.dns import server_address
 from gamedays.sli.writers.base import DEFAULT_TIMEOUT, WriterError, check_timeout, run_tag
 
 PER_NAME = 500
+MAX_NAMES = 10_000  # 5 million writes: the most names a cleanup looks for
 PREFIX = "_gameday-rpo-"
 TTL = 60
 
@@ -94,14 +96,33 @@ class DnsWriter:
     def cleanup(self) -> str | None:
         import dns.update
 
-        update = dns.update.UpdateMessage(self._zone)
-        for index in range(self._highest // PER_NAME + 1):
-            update.delete(self._name(index), "TXT")
         try:
+            last = self._last_index()
+            update = dns.update.UpdateMessage(self._zone)
+            for index in range(last + 1):
+                update.delete(self._name(index), "TXT")
             self._send(update, "delete this run's records")
         except WriterError as exc:
             return str(exc)
         return None
+
+    def _last_index(self) -> int:
+        """The last name holding this run's records: the highest sequence written says, and the names after it
+        that still hold TXT records (a writer made again, after its process died, knows no sequence)."""
+        import dns.message
+        import dns.rcode
+        import dns.rdatatype
+
+        index = self._highest // PER_NAME
+        while index < MAX_NAMES:
+            name = self._name(index + 1)
+            response = self._exchange(dns.message.make_query(name, "TXT"), f"delete this run's records (reading {name})")
+            if response.rcode() != dns.rcode.NOERROR or not any(
+                rrset.name == name and rrset.rdtype == dns.rdatatype.TXT for rrset in response.answer
+            ):
+                break
+            index += 1
+        return index
 
     def close(self) -> None:
         """Nothing held open: every exchange has a connection of its own."""

@@ -6,7 +6,8 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from subprocess import Popen
+from typing import Any, Callable
 
 import dns.query
 import dns.rdatatype
@@ -15,7 +16,7 @@ import dns.zone
 import psycopg
 from ruamel.yaml import YAML
 
-from tests.engine.run.conftest import REPO, shop_pods
+from tests.engine.run.conftest import REPO, gameday_process, shop_pods, wait_for_journal
 
 QUICK_STEP = {
     "id": "pod-loss",
@@ -118,3 +119,61 @@ def wait_cluster_streaming(env: dict[str, str], timeout: float = 30) -> dict[str
 
 def pod_names(env: dict[str, str]) -> list[str]:
     return sorted(p.metadata.name for p in shop_pods(env))
+
+
+def stop_once_struck(
+    sandbox: dict[str, str], tmp_path: Path, playbook: str, struck: Callable[[dict[str, str]], bool],
+    stop: Callable[[Popen[str]], None], wait_seconds: int,
+) -> tuple[int | None, str]:
+    """Run a one-check plan of ``playbook`` whose recovery starts with a ``wait_seconds`` wait; once every
+    disaster step is in the journal and ``struck(sandbox)`` sees the disaster on the target, ``stop`` the
+    run (a signal, a power loss). Returns the process's code and output (none after a power loss)."""
+    plans = layout(tmp_path)
+    slow = {"name": "Wait for the change freeze to lift", "automated": {
+        "type": "probe", "name": "wait", "provider": {"type": "process", "path": "sleep", "arguments": str(wait_seconds)}}}
+    edit_playbook(tmp_path / "playbooks" / playbook, lambda pb: pb["steps"].insert(0, slow))
+    injected = len(YAML(typ="safe").load((tmp_path / "playbooks" / playbook).read_text())["disaster"]["inject"])
+    plan = write_plan(plans, [playbook])
+    process = gameday_process(sandbox, "run", str(plan))
+    try:
+        wait_for_journal(tmp_path / "reports/dr/journal.jsonl",
+                         lambda events: len([e for e in events if e["event"] == "dr_step" and e["phase"] == "disaster"]) == injected,
+                         timeout=240)
+        deadline = time.monotonic() + 10
+        while not struck(sandbox):
+            assert time.monotonic() < deadline, f"the disaster of {playbook} is journaled but not seen on the target"
+            time.sleep(0.2)
+        assert process.poll() is None, "the run ended before it could be stopped mid-check"
+        stop(process)
+        out, err = process.communicate(timeout=240) if process.returncode is None else ("", "")  # a power loss reaped it
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=30)
+    return process.returncode, (out or "") + (err or "")
+
+
+def shop_workloads(env: dict[str, str]) -> dict[str, Any]:
+    """The shop namespace's deployments (with their replicas) and services, by name."""
+    from kubernetes import client, config
+
+    api = config.new_client_from_config(config_file=env["KUBECONFIG"])
+    deployments = client.AppsV1Api(api).list_namespaced_deployment("shop").items
+    services = client.CoreV1Api(api).list_namespaced_service("shop").items
+    return {"deployments": sorted((d.metadata.name, d.spec.replicas) for d in deployments),
+            "services": sorted(s.metadata.name for s in services)}
+
+
+def writer_stamps(env: dict[str, str]) -> dict[str, int]:
+    """How many stamps of RPO writers the target holds: PostgreSQL rows, DNS TXT names, Kubernetes services."""
+    from kubernetes import client, config
+
+    host, _, port = env["SANDBOX_DNS"].rpartition(":")
+    zone = dns.zone.from_xfr(dns.query.xfr(host, env["SANDBOX_DNS_ZONE"], port=int(port), timeout=5))
+    api = client.CoreV1Api(config.new_client_from_config(config_file=env["KUBECONFIG"]))
+    with psycopg.connect(env["DATABASE_PRIMARY_URL"], connect_timeout=5, autocommit=True) as conn:
+        table = conn.execute("select to_regclass('gameday_rpo')").fetchone()[0]
+        rows = conn.execute("select count(*) from gameday_rpo").fetchone()[0] if table else 0
+    return {"postgres": rows,
+            "dns": sum(1 for name in zone.nodes if str(name).startswith("_gameday-rpo-")),
+            "kubernetes": len(api.list_namespaced_service("shop", label_selector="gameday.rpo/run").items)}

@@ -18,6 +18,7 @@ from tests.engine.dr.support import (
     kinds,
     layout,
     pod_names,
+    stop_once_struck,
     wait_cluster_streaming,
     write_plan,
     zone_records,
@@ -135,26 +136,11 @@ def test_rpo_is_non_zero_when_the_recovery_restores_an_older_backup(sandbox, tmp
 
 def _signal_once_the_zone_is_gone(sandbox, tmp_path, sig: int, wait_seconds: int):  # type: ignore[no-untyped-def]
     """Run a DNS DR check whose recovery starts with a wait, and send ``sig`` to `gameday run` once the
-    disaster is in the journal. Returns the zone's records before, and the process's (code, output)."""
-    from tests.engine.run.conftest import gameday_process, wait_for_journal
-
-    plans = layout(tmp_path)
-    slow = {"name": "Wait for the change freeze to lift", "automated": {
-        "type": "probe", "name": "wait", "provider": {"type": "process", "path": "sleep", "arguments": str(wait_seconds)}}}
-    edit_playbook(tmp_path / "playbooks/dns.yaml", lambda pb: pb["steps"].insert(0, slow))
-    plan = write_plan(plans, ["dns.yaml"])
+    zone is gone. Returns the zone's records before, and the process's (code, output)."""
     records = zone_records(sandbox)
-    process = gameday_process(sandbox, "run", str(plan))
-    try:
-        wait_for_journal(tmp_path / "reports/dr/journal.jsonl",
-                         lambda events: any(e["event"] == "dr_step" and e["phase"] == "disaster" for e in events), timeout=240)
-        assert db_srv(sandbox) is None  # the disaster is there
-        process.send_signal(sig)
-        out, err = process.communicate(timeout=240)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    return records, process.returncode, (out or "") + (err or "")
+    code, output = stop_once_struck(sandbox, tmp_path, "dns.yaml", lambda env: db_srv(env) is None,
+                                    lambda process: process.send_signal(sig), wait_seconds)
+    return records, code, output
 
 
 def test_an_interrupt_after_the_disaster_still_runs_the_recovery(sandbox, tmp_path):
@@ -168,23 +154,6 @@ def test_an_interrupt_after_the_disaster_still_runs_the_recovery(sandbox, tmp_pa
     assert steps["Restore the zone from its backup"] == "passed", steps
     assert kinds(events, "dr_finished", "dns") and kinds(events, "interrupted")
     assert zone_records(sandbox) == records  # the target, not our bookkeeping
-
-
-def test_after_sigkill_during_a_dr_check_recover_plays_the_recovery_steps(sandbox, tmp_path):
-    import signal
-
-    from tests.engine.run.conftest import run_gameday as run
-
-    records, _, _ = _signal_once_the_zone_is_gone(sandbox, tmp_path, signal.SIGKILL, wait_seconds=2)
-    assert db_srv(sandbox) is None  # the orchestrator died with the zone gone
-    first = run(sandbox, "recover", str(tmp_path / "reports/dr"), timeout=240)
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert "DR check dns: recovery steps played" in first.stdout
-    assert zone_records(sandbox) == records  # the target is whole again
-    events = events_of(tmp_path / "reports/dr/journal.jsonl")
-    assert [e["succeeded"] for e in kinds(events, "rollbacks_played") if e["step"] == "dr/dns"] == [True]
-    second = run(sandbox, "recover", str(tmp_path / "reports/dr"), timeout=120)
-    assert second.returncode == 0 and "nothing to recover" in second.stdout, second.stdout + second.stderr
 
 
 def test_rpo_is_zero_when_the_recovery_loses_nothing(sandbox, tmp_path):

@@ -80,6 +80,19 @@ def test_two_runs_never_see_each_others_writes_and_cleanup_removes_only_its_own(
     assert second.cleanup() is None and second.survivors() == set()
 
 
+def test_a_writer_made_again_after_its_process_died_cleans_up_every_name_of_the_run(zone: ZoneServer):
+    """`gameday recover` knows the run id only: the writer it makes has written nothing itself."""
+    dead, other = dns_writer(zone, "run-a"), dns_writer(zone, "run-b")
+    write_some(dead, 3, start=2 * PER_NAME - 1)  # 999, 1000, 1001: names 1 and 2
+    write_some(dead, 2)  # and name 0
+    write_some(other, 1, start=PER_NAME)
+    again = dns_writer(zone, "run-a")
+    assert again.cleanup() is None
+    assert [txt_values(zone, dead.name_for(seq)) for seq in (1, 999, 1000)] == [[], [], []]
+    assert dead.survivors() == set()
+    assert other.survivors() == {PER_NAME}  # another run's names are not its own
+
+
 def test_a_run_id_that_is_no_dns_label_still_gets_its_own_names(zone: ZoneServer):
     writer = dns_writer(zone, "2024-05 / DR: database_cluster")
     write_some(writer, 2)
