@@ -85,6 +85,7 @@ class Interruption:
     def __init__(self) -> None:
         self._phase = _Phase.BOOT
         self._pending = False
+        self._asked = threading.Event()  # an interruption was raised into the run: pauses before the rollbacks end at once
 
     def install(self) -> None:
         """Handle SIGINT and SIGTERM, then let through those the orchestrator kept blocked while spawning us."""
@@ -96,6 +97,7 @@ class Interruption:
         name = signal.Signals(number).name
         if self._phase is _Phase.ARMED:
             self._phase = _Phase.INTERRUPTING
+            self._asked.set()
             logger.warning("%s received: interrupting the experiment, the rollbacks will be played", name)
             raise KeyboardInterrupt(name)
         if self._phase is _Phase.BOOT:
@@ -110,9 +112,25 @@ class Interruption:
             return
         if self._pending:
             self._phase = _Phase.INTERRUPTING
+            self._asked.set()
             logger.warning("interrupting the experiment now, as asked while it started")
             raise KeyboardInterrupt("held interrupt")
         self._phase = _Phase.ARMED
+
+    def pause(self, seconds: float) -> None:
+        """An activity's pause (chaoslib's ``time.sleep``), cut short by an interruption before the rollbacks.
+
+        chaoslib plays an activity's ``pauses.after`` in a ``finally``: an interrupt that lands while
+        the action itself runs would wait there the whole pause, the fault in place, before the
+        rollbacks. Here that pause ends at once, and the interruption goes on to the rollbacks.
+        The rollbacks' own pauses are played in full.
+        """
+        if self._phase in (_Phase.ROLLING_BACK, _Phase.DONE):
+            time.sleep(seconds)
+            return
+        if self._asked.wait(seconds) and self._phase is _Phase.INTERRUPTING:
+            logger.warning("the pause of %gs is cut short: the experiment is interrupted", seconds)
+            raise KeyboardInterrupt("interrupted during a pause")
 
     def rolling_back(self) -> None:
         self._phase = _Phase.ROLLING_BACK
@@ -214,6 +232,23 @@ def _event_handler(channel: EventChannel, interruption: Interruption) -> Any:
     return Forwarder()
 
 
+class _PauseClock:
+    """The ``time`` module as chaoslib.activity sees it, its ``sleep`` the interruptible pause."""
+
+    def __init__(self, interruption: Interruption) -> None:
+        self.sleep = interruption.pause
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def _interruptible_pauses(interruption: Interruption) -> None:
+    """chaoslib.activity's pauses (its only use of ``time``) through :meth:`Interruption.pause`."""
+    import chaoslib.activity
+
+    chaoslib.activity.time = _PauseClock(interruption)
+
+
 def _met(state: Any) -> bool | None:
     return bool(state.get("steady_state_met")) if isinstance(state, dict) else None
 
@@ -226,6 +261,7 @@ def run(spec: ChildSpec, channel: EventChannel, interruption: Interruption) -> d
     from chaoslib.types import Dry, Schedule, Strategy
     from chaostoolkit.check import check_hypothesis_strategy_spelling
 
+    _interruptible_pauses(interruption)
     settings = load_settings() or {}  # the user's ~/.chaostoolkit/settings.yaml, as `chaos run` reads it
     load_global_controls(settings)
 
@@ -283,7 +319,7 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="[%(asctime)s %(levelname)s] [%(name)s] %(message)s", force=True
     )
-    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)  # a stuck child tells where it is, in its log
+    faulthandler.register(signal.SIGQUIT, file=sys.stderr, all_threads=True)  # kill -QUIT: a stuck child tells where it is (SIGUSR1 is chaoslib's)
     parser = argparse.ArgumentParser(prog="python -m gamedays.engine.ctk_child")
     parser.add_argument("--events-fd", type=int, default=None, help="pipe for the JSON event lines (default: stdout)")
     parser.add_argument("--lifeline-fd", type=int, default=None, help="pipe whose EOF means the orchestrator is gone")

@@ -58,3 +58,11 @@ def garble_events() -> None:
     os.write(fd, b"this is not json\n")
     os.write(fd, b'{"kind": "no-such-kind", "at": 1}\n')
     os.write(fd, b'{"kind": "started", "at": "yesterday"}\n')
+
+
+def slow_touch(started: str, path: str, seconds: float) -> str:
+    """Say it started (``started``), take ``seconds``, then create ``path``: an action still running when interrupted."""
+    Path(started).write_text(str(time.time()))
+    time.sleep(seconds)
+    Path(path).write_text(str(time.time()))
+    return path

@@ -55,6 +55,23 @@ def test_sigterm_during_the_pause_interrupts_and_the_rollbacks_still_run(launch:
     assert "method_completed" in run.kinds()  # chaoslib reports it on InterruptExecution (not on SIGINT)
 
 
+def test_an_interrupt_while_the_action_runs_does_not_wait_out_its_pause(launch: Launch, tmp_path: Path):
+    """chaoslib plays an activity's pause in a ``finally``: interrupted mid-action, it would sit out the whole
+    pause with the fault in place. The child cuts that pause short and goes on to the rollbacks."""
+    slow = activity("action", "slow-act", "slow_touch", pause_after=300, started="${folder}/started",
+                    path="${folder}/action", seconds=5)
+    body = experiment([slow], rollbacks=[touch("roll-back", "${folder}/rollback")], folder="unset")
+    run = launch(body, {"folder": str(tmp_path)})
+    assert wait_for_file(tmp_path / "started", 20)  # the action runs
+    run.process.interrupt()
+    result = run.result(30)  # far less than the 300 s pause
+
+    assert (result.status, result.crashed, result.rollbacks_completed) == ("interrupted", False, True)
+    assert (tmp_path / "rollback").exists()
+    journal = json.loads(result.journal_path.read_text())
+    assert journal["duration"] < 30 and [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
+
+
 def test_an_interrupt_right_after_start_is_held_until_the_run_can_take_it(launch: Launch, tmp_path: Path):
     run = launch(paused_experiment(tmp_path), {"folder": str(tmp_path)})
     run.process.interrupt()  # the child is still loading Python: the signal must not be lost, nor kill it

@@ -117,9 +117,10 @@ def test_closing_the_terminal_mid_fault_rolls_back_closes_the_journal_and_leaves
         assert len(started) >= 5, started  # the sandbox's parts and the experiment's process
         terminal.hang_up()  # the terminal goes away: the kernel sends SIGHUP to the session's leader, gameday
         code = _wait_exit(pid, 90)
-        if code is None:  # stuck: where is each thread of gameday and of its experiment process? (SIGUSR1: faulthandler)
-            for stuck in [pid, *(p for p in descendants(pid) if b"ctk_child" in _cmdline(p))]:
-                os.kill(stuck, signal.SIGUSR1)
+        if code is None:  # stuck: where is each thread of gameday and of its experiment process? (faulthandler)
+            os.kill(pid, signal.SIGUSR1)
+            for child in (p for p in descendants(pid) if b"ctk_child" in _cmdline(p)):
+                os.kill(child, signal.SIGQUIT)  # SIGUSR1 is chaoslib's "exit gracefully" in there
             time.sleep(1.0)
         assert code == 3, (
             f"exit {code}; the terminal showed: {terminal.shown()[-2000:]}\n"
