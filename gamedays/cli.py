@@ -116,6 +116,32 @@ def rehearse(plan: str, confirm: str | None, **observe: object) -> None:
 
 
 @cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--schedule", metavar="CRON", help="A CronJob on this schedule instead of a Job.")
+@click.option("--namespace", default="gameday", show_default=True, help="Where the Job runs.")
+@click.option("--image", metavar="IMAGE", help=f"The runner image [default: ghcr.io/gameday/runner:{__version__}].")
+@click.option("--dry-run", is_flag=True, help="Print the manifests as YAML; apply nothing (the only mode in this release).")
+@click.option("--confirm", metavar="ENVIRONMENT", help="Required for every environment but sandbox: the plan's environment again.")
+def deploy(plan: str, schedule: str | None, namespace: str, image: str | None, dry_run: bool, confirm: str | None) -> None:
+    """Render the Kubernetes manifests that run a plan in a cluster (ServiceAccount, RBAC, ConfigMap, Job or CronJob)."""
+    from gamedays.deploy.bundle import bundle
+    from gamedays.deploy.fit import check_in_cluster
+    from gamedays.deploy.manifests import Options, manifests, to_yaml
+    from gamedays.loading.plan import load_plan
+    from gamedays.model.environment import check_confirmation
+    from gamedays.model.errors import UsageError
+
+    if not dry_run:
+        raise UsageError("gameday deploy: only --dry-run is available in this release (it prints the manifests; "
+                         "apply them with kubectl apply -f -)")
+    loaded = load_plan(plan)
+    check_in_cluster(loaded)
+    check_confirmation(loaded.plan.environment, confirm)
+    options = Options(namespace=namespace, image=image or f"ghcr.io/gameday/runner:{__version__}", schedule=schedule)
+    click.echo(to_yaml(manifests(loaded, bundle(loaded), options)), nl=False)
+
+
+@cli.command()
 @click.argument("folder", type=click.Path(file_okay=False))
 def recover(folder: str) -> None:
     """After the orchestrator was killed: play the rollbacks of every fault its journal left open."""
