@@ -15,7 +15,7 @@ from gamedays.sli.dns import server_address
 from gamedays.sli.measure import measure
 from tests.sli.fixtures import zone  # noqa: F401 - a fixture
 
-SLACK = 0.15  # scheduling slack on a busy 2-core machine
+SLACK = 0.5  # scheduling slack on a busy 2-core machine (a timeout, not a speed, is what is checked)
 
 
 def dns_sli(server: str, name: str = "db.shop.internal", **extra: object) -> DnsSLI:
