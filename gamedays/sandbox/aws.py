@@ -13,10 +13,7 @@ makes ``start()`` wait forever) and its ``stop()`` never closes the socket.
 
 The child seeds the resources itself (boto3 through its own endpoint, moto
 already imports boto3) and reports their identifiers in a ready file, so the
-orchestrator never imports boto3 or moto to start the sandbox. In front of moto's
-app, the child writes a trail of the calls that changed something
-(:mod:`gamedays.sandbox.twin.trail`, see :attr:`AwsSandbox.trail_path`): the sandbox's
-twin reads it for what moto's state does not show (a reboot).
+orchestrator never imports boto3 or moto to start the sandbox.
 """
 
 from __future__ import annotations
@@ -156,11 +153,6 @@ class AwsSandbox:
         return self._workdir / "moto.log" if self._workdir is not None else None
 
     @property
-    def trail_path(self) -> Path | None:
-        """The trail of accepted calls that change something (JSON lines), while it runs."""
-        return self._workdir / "trail.jsonl" if self._workdir is not None else None
-
-    @property
     def startup_seconds(self) -> float | None:
         """Wall-clock seconds the last start() took, server and seeding included."""
         return self._startup_seconds
@@ -250,7 +242,6 @@ class AwsSandbox:
         assert self._workdir is not None
         ready = self._workdir / f"ready-{port}.json"
         argv = [sys.executable, "-m", __name__, "--port", str(port), "--ready", str(ready), "--region", self._region]
-        argv += ["--trail", str(self._workdir / "trail.jsonl")]
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
         env.update(dict(_MOTO_SETTINGS))
         logfile = self._workdir / "moto.log"  # the same as log_path
@@ -376,21 +367,17 @@ def _seed(endpoint_url: str, region: str) -> AwsSeed:
     )
 
 
-def _serve(port: int, ready: Path, region: str, trail: Path | None = None) -> int:
+def _serve(port: int, ready: Path, region: str) -> int:
     """Child main: bind, seed, write the ready file, serve until SIGTERM/SIGINT or until the parent is gone."""
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
-
-    from gamedays.sandbox.twin.trail import TrailRecorder
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the log
     stop_signals = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # inherited by the server threads: only we wait for them
     parent = os.getppid()
     try:
-        app: Any = DomainDispatcherApplication(create_backend_app)
-        if trail is not None:
-            app = TrailRecorder(app, trail)
+        app = DomainDispatcherApplication(create_backend_app)
         server: BaseWSGIServer = make_server(LOOPBACK, port, app, threaded=True, request_handler=MotoRequestHandler)
     except OSError as exc:
         sys.stderr.write(f"cannot bind {LOOPBACK}:{port}: {exc}\n")
@@ -419,10 +406,9 @@ def _main(argv: Sequence[str]) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--ready", type=Path, required=True)
     parser.add_argument("--region", default=DEFAULT_REGION)
-    parser.add_argument("--trail", type=Path, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return _serve(args.port, args.ready, args.region, args.trail)
+    return _serve(args.port, args.ready, args.region)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,7 @@ DNS zone), then DNS, the database endpoint (a proxy that follows the ``db``
 SRV record, so DATABASE_URL stays right across a failover), the load balancer,
 and the Kubernetes API whose ``shop-api`` pods are shop replica processes (the
 endpoints hook writes the balancer's backends file). moto's AWS endpoint starts
-in a child process in parallel; once all is up, its twin (:mod:`gamedays.sandbox.twin`)
-makes what is done through the AWS API happen to these parts. If any step fails, everything already started
+in a child process in parallel. If any step fails, everything already started
 is stopped before the error propagates; :meth:`Sandbox.stop` is safe to call
 twice and from any state.
 """
@@ -36,8 +35,6 @@ from gamedays.sandbox.kube import Endpoints, KubeSandbox, ProcessRuntime
 from gamedays.sandbox.ports import LOOPBACK, free_port, wait_for_port
 from gamedays.sandbox.postgres import PostgresCluster
 from gamedays.sandbox.shop import BalancerSpec, write_backends_file
-from gamedays.sandbox.twin.launcher import TwinLauncher
-from gamedays.sandbox.twin.spec import Instance, TwinSpec
 
 logger = logging.getLogger(__name__)
 
@@ -148,10 +145,6 @@ class Sandbox:
                 raise SandboxError(f"the AWS endpoint (moto) did not start in {self.ready_timeout:g}s")
             if aws_started:
                 raise aws_started[0]
-
-            twin = TwinLauncher(_twin_spec(aws, postgres, dns, logs), self.directory / "twin", logs / "twin.log")
-            self._on_stop("aws twin", twin.stop)
-            twin.start(self.ready_timeout)
         except BaseException:
             self.stop()
             raise
@@ -196,19 +189,6 @@ class Sandbox:
     def _on_stop(self, name: str, stop: Callable[[], Any]) -> None:
         with self._lock:
             self._stops.append((name, stop))
-
-
-def _twin_spec(aws: AwsSandbox, postgres: PostgresCluster, dns: ZoneServer, logs: Path) -> TwinSpec:
-    """The Aurora cluster's writer and reader are the primary and the replica; the zone is the sandbox's."""
-    seed = aws.seed
-    instances = (
-        Instance(seed.writer_instance_id, str(postgres.primary.data_dir), "pg-0"),
-        Instance(seed.reader_instance_id, str(postgres.replica.data_dir), "pg-1"),
-    )
-    return TwinSpec.of(
-        aws, instances, dns.address, DEFAULT_ZONE, dns.snapshot().records,
-        writer_record="db", database="shop", postgres_log=logs / "twin-postgres.log",
-    )  # fmt: skip
 
 
 def _owner_watch_argv(directory: Path) -> list[str]:

@@ -121,13 +121,9 @@ def test_rds_reboot_with_failover_against_moto(chaos: ChaosRunner, target: Targe
 
 def test_aurora_failover_moves_the_writer_and_the_rollback_moves_it_back(chaos: ChaosRunner, target: Target):
     assert target.aurora_writer() == "shop-db-1"
-    srv_before = target.lookup("db.shop.internal", "SRV")
     journal = chaos.run("database/aurora-cluster-failover")
-    assert_rolled_back(journal, 2)
+    assert_rolled_back(journal, 1)
     assert journal["deviated"] is False
     during = output(journal, "failover-to-the-reader")["DBCluster"]["DBClusterMembers"]
     assert [m["DBInstanceIdentifier"] for m in during if m["IsClusterWriter"]] == ["shop-db-2"]
-    # the sandbox's twin made it real: the reader's server took writes through DATABASE_URL, then the writer's again
-    assert isinstance(output(journal, "seconds-until-the-reader-takes-writes"), float)
     assert target.aurora_writer() == "shop-db-1"
-    target.assert_database_as_before(srv_before)
