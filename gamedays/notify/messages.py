@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from gamedays.journal.state import GamedayState
-from gamedays.model.budget import budget_burned
+from gamedays.journal.state import GamedayState, burned_by
 from gamedays.model.dr import rto_seconds
 from gamedays.model.events import (
     DRFinished,
@@ -30,7 +29,6 @@ from gamedays.model.events import (
     StepFinished,
 )
 from gamedays.model.outcomes import Outcome
-from gamedays.model.units import Duration, Percentage
 
 ICONS = {
     Outcome.PASSED: ":white_check_mark:",
@@ -235,7 +233,7 @@ def for_slack(markdown: str) -> str:
 
 def _burned(slo: SLOInfo, bad: int, interval: float) -> float:
     try:
-        return budget_burned(Duration(bad * interval), Percentage(slo.objective), Duration(slo.window_seconds))
+        return burned_by(bad, slo, interval)
     except ValueError:  # an objective outside 0..100% cannot come from a loaded plan
         return 0.0
 
