@@ -113,7 +113,6 @@ class AwsSandbox:
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
         self._seed: AwsSeed | None = None
-        self._startup_seconds: float | None = None
 
     def __enter__(self) -> AwsSandbox:
         self.start()
@@ -152,11 +151,6 @@ class AwsSandbox:
         """The moto server's output (in a temporary directory removed by stop()), while it runs."""
         return self._workdir / "moto.log" if self._workdir is not None else None
 
-    @property
-    def startup_seconds(self) -> float | None:
-        """Wall-clock seconds the last start() took, server and seeding included."""
-        return self._startup_seconds
-
     def start(self) -> AwsSeed:
         """Start the moto server in a child process, wait until it has seeded the resources, return them."""
         if self._process is not None:
@@ -177,8 +171,7 @@ class AwsSandbox:
         except BaseException:
             self.stop()
             raise
-        self._startup_seconds = time.monotonic() - began
-        log.info("AWS sandbox up at %s in %.2f s", self.endpoint_url, self._startup_seconds)
+        log.info("AWS sandbox up at %s in %.2f s", self.endpoint_url, time.monotonic() - began)
         return self.seed
 
     def stop(self) -> None:
@@ -226,16 +219,6 @@ class AwsSandbox:
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` bound to this endpoint, isolated from the environment and ~/.aws."""
         return isolated_client(service, self.endpoint_url, self._region)
-
-    def resident_memory(self) -> int:
-        """The moto server's resident memory in bytes (VmRSS of the child process)."""
-        if self._process is None:
-            raise SandboxError("the AWS sandbox is not started")
-        status = Path(f"/proc/{self._process.pid}/status").read_text()
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise SandboxError(f"no VmRSS in /proc/{self._process.pid}/status")
 
     def _launch(self, port: int, deadline: float) -> bool:
         """Start the child on ``port`` and wait for its ready file. False when the port was taken meanwhile."""

@@ -164,7 +164,9 @@ def test_sigkill_of_the_orchestrator_and_its_experiment_then_recover_restores_th
     before = entry.snapshot(target)
     process, journal = start_fault(sandbox, plans, str(REPO / "experiments" / entry.path), entry.values)
     try:
-        assert wait_until(lambda: entry.injected(target, before), 30), f"{name}: the fault never showed on the target"
+        assert wait_until(lambda: entry.injected(target, before) and held(entry, target, before), 30), (
+            f"{name}: the fault never showed on the target"
+        )
         power_loss(process)  # the orchestrator and its experiment together
     finally:
         if process.poll() is None:
@@ -182,6 +184,16 @@ def test_sigkill_of_the_orchestrator_and_its_experiment_then_recover_restores_th
     played = [e for e in events_of(journal) if e["event"] == "rollbacks_played"]
     assert [(e["by"], e["succeeded"]) for e in played] == [("recover", True)]  # closed: a second recover has nothing to do
     target.shop_is_steady()
+
+
+def held(entry: Entry, target: Target, before: object) -> bool:
+    """The fault shows again a second later: a single failed write on a busy machine is not yet the fault.
+
+    Between an entry's first action (e.g. routing through the proxy) and its fault (the blackhole),
+    a write can time out by chance; killing the run then leaves only the first action in place.
+    """
+    time.sleep(1.0)
+    return entry.injected(target, before)
 
 
 @pytest.mark.parametrize("name", sorted(QUIET))
