@@ -31,6 +31,7 @@ from typing import Any
 from gamedays.faults import dns as dns_faults
 from gamedays.faults import proxy, srv
 from gamedays.model.reach import Reach, acts_on
+from gamedays.model.tsig import DEFAULT_REFERENCE
 
 __all__ = ["route_back", "route_through_proxy"]
 
@@ -46,6 +47,7 @@ def route_through_proxy(
     backup: str,
     proxy_target: str | None = None,
     timeout: float = srv.DEFAULT_TIMEOUT,
+    tsig_key: str = DEFAULT_REFERENCE,
 ) -> dict[str, Any]:
     """Start a proxy to where the SRV record ``name`` points, and move the record to it.
 
@@ -62,7 +64,7 @@ def route_through_proxy(
         )
     started = proxy.start_proxy(0, f"{address}:{best.port}", state_file)
     try:
-        moved = srv.move_srv(server, zone, name, int(started["listen_port"]), target=proxy_target, backup=backup, timeout=timeout)
+        moved = srv.move_srv(server, zone, name, int(started["listen_port"]), target=proxy_target, backup=backup, timeout=timeout, tsig_key=tsig_key)
     except BaseException:
         proxy.stop_proxy(state_file)  # the record did not move: no proxy may be left behind
         raise
@@ -71,11 +73,13 @@ def route_through_proxy(
 
 
 @acts_on(Reach.LOCAL_HOST, Reach.RFC2136)
-def route_back(server: str, zone: str, name: str, state_file: str, backup: str) -> dict[str, Any]:
+def route_back(
+    server: str, zone: str, name: str, state_file: str, backup: str, tsig_key: str = DEFAULT_REFERENCE
+) -> dict[str, Any]:
     """Rollback of :func:`route_through_proxy`: restore the record from ``backup`` if saved, then stop the proxy."""
     restored = None
     if Path(backup).exists():
-        restored = dns_faults.restore_record(server, zone, name, "SRV", backup=backup)
+        restored = dns_faults.restore_record(server, zone, name, "SRV", backup=backup, tsig_key=tsig_key)
         Path(backup).unlink()
     else:
         logger.info("no record backup %s: the record was not moved", backup)

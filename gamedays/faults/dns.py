@@ -1,8 +1,10 @@
 """DNS faults for Chaos Toolkit experiments, each with its rollback, over RFC 2136 DNS UPDATE.
 
 Use them from a ``python`` provider (``"module": "gamedays.faults.dns"``). They speak
-plain RFC 2136 (dnspython, TCP, no TSIG), so they work against any server that accepts
-unsigned updates for the zone: the sandbox's, or a BIND/Knot lab server.
+RFC 2136 (dnspython, TCP), so they work against any server that takes dynamic updates for
+the zone: BIND, Knot, PowerDNS, the sandbox's. Updates are signed with a TSIG key when the
+environment holds one (``tsig_key``, a reference, ``env:DNS_TSIG_KEY`` by default, see
+:mod:`gamedays.model.tsig`); unsigned otherwise, as ``nsupdate`` without a key sends.
 
     fault                                   rollback
     remove_record(..., backup=F)            restore_record(..., backup=F)
@@ -52,6 +54,7 @@ from chaoslib.exceptions import ActivityFailed
 from gamedays.atomicfile import write_atomically
 from gamedays.model.address import host_port
 from gamedays.model.reach import Reach, acts_on
+from gamedays.model.tsig import DEFAULT_REFERENCE, TsigKey, TsigKeyError, exchange_problem, key_from, refusal_hint
 
 __all__ = ["clear_resolver_fault", "point_record", "remove_record", "resolver_fault", "restore_record"]
 
@@ -65,14 +68,20 @@ _ATTEMPTS = 3
 
 @acts_on(Reach.RFC2136)
 def remove_record(
-    server: str, zone: str, name: str, rdtype: str = "A", backup: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    server: str,
+    zone: str,
+    name: str,
+    rdtype: str = "A",
+    backup: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    tsig_key: str = DEFAULT_REFERENCE,
 ) -> dict[str, Any]:
     """Delete the ``rdtype`` record set of ``name``; returns what was removed (and saves it to ``backup``).
 
     The delete is conditional on the record set still holding what was read (an RFC 2136
     prerequisite), so what is returned and saved is exactly what was removed.
     """
-    target = _Target.of(server, zone, name, rdtype, timeout)
+    target = _Target.of(server, zone, name, rdtype, timeout, tsig_key)
     for _ in range(_ATTEMPTS):
         current = target.read()
         if current is None:
@@ -98,11 +107,12 @@ def point_record(
     ttl: int = 1,
     backup: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    tsig_key: str = DEFAULT_REFERENCE,
 ) -> dict[str, Any]:
     """Replace the ``rdtype`` record set of ``name`` with ``values`` (a wrong address); returns the previous one."""
     if not values:
         raise ActivityFailed("point_record needs at least one value; use remove_record to delete a record")
-    target = _Target.of(server, zone, name, rdtype, timeout)
+    target = _Target.of(server, zone, name, rdtype, timeout, tsig_key)
     current = target.read()
     if backup is not None:
         _write_backup(backup, target, current)
@@ -122,13 +132,14 @@ def restore_record(
     ttl: int | None = None,
     backup: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    tsig_key: str = DEFAULT_REFERENCE,
 ) -> dict[str, Any]:
     """Set the ``rdtype`` record set of ``name`` to ``values``, or to what ``backup`` saved; returns what it set.
 
     Explicit ``values`` win over the backup; an empty list (or a backup of a record that
     did not exist) deletes the record set.
     """
-    target = _Target.of(server, zone, name, rdtype, timeout)
+    target = _Target.of(server, zone, name, rdtype, timeout, tsig_key)
     if values is None:
         if backup is None:
             raise ActivityFailed("restore_record needs the values to restore, or the backup file the fault wrote")
@@ -150,7 +161,7 @@ def read_rdataset(
     server: str, zone: str, name: str, rdtype: str, timeout: float = DEFAULT_TIMEOUT
 ) -> dns.rdataset.Rdataset | None:
     """The record set ``name`` (relative to ``zone``, or absolute) as ``server`` holds it now, or None."""
-    return _Target.of(server, zone, name, rdtype, timeout).read()
+    return _Target.of(server, zone, name, rdtype, timeout, None).read()
 
 
 def absolute_name(name: str, zone: str) -> str:
@@ -164,18 +175,50 @@ def absolute_name(name: str, zone: str) -> str:
 def exchange(
     server: str, zone: str, message: dns.message.Message, what: str, timeout: float = DEFAULT_TIMEOUT
 ) -> dns.message.Message:
-    """Send ``message`` (a query or an update for ``zone``) to ``server`` over TCP; its response, whatever the rcode.
+    """Send ``message`` (a query for ``zone``) to ``server`` over TCP, unsigned; its response, whatever the rcode.
 
     ActivityFailed names the server and ``what`` was tried when it is unreachable or silent.
     """
-    return _Target.of(server, zone, "@", "SOA", timeout)._exchange(message, what)
+    return _Target.of(server, zone, "@", "SOA", timeout, None)._exchange(message, what)
 
 
 def send_update(
-    server: str, zone: str, update: dns.update.UpdateMessage, what: str, timeout: float = DEFAULT_TIMEOUT
+    server: str,
+    zone: str,
+    update: dns.update.UpdateMessage,
+    what: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    tsig_key: str = DEFAULT_REFERENCE,
 ) -> None:
-    """Send a prepared RFC 2136 ``update`` of ``zone``; ActivityFailed naming the server, ``what`` and the rcode unless NOERROR."""
-    _Target.of(server, zone, "@", "SOA", timeout).send(update, what)
+    """Send a prepared RFC 2136 ``update`` of ``zone`` (signed when the key is set); ActivityFailed unless NOERROR."""
+    _Target.of(server, zone, "@", "SOA", timeout, tsig_key).send(update, what)
+
+
+def signing_key(tsig_key: str | None) -> TsigKey | None:
+    """The TSIG key ``tsig_key`` names (read from the environment now), None when unset; ActivityFailed when unusable."""
+    if tsig_key is None:
+        return None
+    try:
+        return key_from(tsig_key)
+    except TsigKeyError as exc:
+        raise ActivityFailed(str(exc)) from None
+
+
+def signed_exchange(
+    message: dns.message.Message, host: str, port: int, server: str, what: str, timeout: float, key: TsigKey | None
+) -> dns.message.Message:
+    """``message`` to ``host:port`` over TCP, signed with ``key`` if any; ActivityFailed naming ``server`` and ``what``."""
+    if key is not None:
+        key.sign(message)
+    try:
+        return dns.query.tcp(message, host, port=port, timeout=timeout)
+    except dns.exception.Timeout:
+        raise ActivityFailed(f"DNS server {server} did not answer within {timeout:g}s (trying to {what})") from None
+    except (OSError, dns.exception.DNSException) as exc:
+        problem = exchange_problem(exc, key)
+        if problem is not None:
+            raise ActivityFailed(f"DNS server {server} (trying to {what}): {problem}") from None
+        raise ActivityFailed(f"cannot reach DNS server {server} (trying to {what}): {exc}") from None
 
 
 @acts_on(Reach.SANDBOX)
@@ -187,7 +230,7 @@ def resolver_fault(
         raise ActivityFailed(f"delay must be a number of seconds, got {delay!r}")
     if not 0.0 <= float(delay) <= MAX_FAULT_DELAY:
         raise ActivityFailed(f"delay must be between 0 and {MAX_FAULT_DELAY:g} seconds, got {delay!r}")
-    target = _Target.of(server, zone, FAULT_LABEL, "TXT", timeout)
+    target = _Target.of(server, zone, FAULT_LABEL, "TXT", timeout, None)  # the sandbox convention: never signed
     update = target.update()
     update.delete(target.name, "TXT")
     if delay > 0 or drop:
@@ -207,13 +250,24 @@ class _Target:
     """One record set on one server: reads it, and sends updates for it."""
 
     def __init__(
-        self, host: str, port: int, server: str, zone: dns.name.Name, name: dns.name.Name, rdtype: str, timeout: float
+        self,
+        host: str,
+        port: int,
+        server: str,
+        zone: dns.name.Name,
+        name: dns.name.Name,
+        rdtype: str,
+        timeout: float,
+        key: TsigKey | None,
     ) -> None:
         self.host, self.port, self.server = host, port, server
         self.zone, self.name, self.rdtype, self.timeout = zone, name, rdtype, timeout
+        self.key = key
 
     @classmethod
-    def of(cls, server: str, zone: str, name: str, rdtype: str, timeout: float) -> _Target:
+    def of(cls, server: str, zone: str, name: str, rdtype: str, timeout: float, tsig_key: str | None) -> _Target:
+        """``tsig_key``: the key reference updates are signed with when it is set (None: never signed)."""
+        key = signing_key(tsig_key)
         host, port = server_address(server)
         try:
             origin = dns.name.from_text(zone)
@@ -221,7 +275,7 @@ class _Target:
             kind = dns.rdatatype.to_text(dns.rdatatype.from_text(rdtype.strip().upper()))
         except (dns.exception.DNSException, ValueError) as exc:
             raise ActivityFailed(f"bad DNS record {name!r} {rdtype!r} in zone {zone!r}: {exc}") from None
-        return cls(host, port, server, origin, owner, kind, float(timeout))
+        return cls(host, port, server, origin, owner, kind, float(timeout), key)
 
     @property
     def fqdn(self) -> str:
@@ -263,20 +317,17 @@ class _Target:
 
     def send(self, update: dns.update.UpdateMessage, what: str, retry_on: int | None = None) -> bool:
         """Send ``update``; True on NOERROR, False on ``retry_on``, ActivityFailed on anything else."""
-        rcode = self._exchange(update, what).rcode()
+        rcode = signed_exchange(update, self.host, self.port, self.server, what, self.timeout, self.key).rcode()
         if rcode == dns.rcode.NOERROR:
             return True
         if retry_on is not None and rcode == retry_on:
             return False
-        raise ActivityFailed(f"DNS server {self.server} refused to {what} in zone {self.zone}: {dns.rcode.to_text(rcode)}")
+        text = dns.rcode.to_text(rcode)
+        raise ActivityFailed(f"DNS server {self.server} refused to {what} in zone {self.zone}: {text}{refusal_hint(text, self.key)}")
 
     def _exchange(self, message: dns.message.Message, what: str) -> dns.message.Message:
-        try:
-            return dns.query.tcp(message, self.host, port=self.port, timeout=self.timeout)
-        except dns.exception.Timeout:
-            raise ActivityFailed(f"DNS server {self.server} did not answer within {self.timeout:g}s (trying to {what})") from None
-        except (OSError, dns.exception.DNSException) as exc:
-            raise ActivityFailed(f"cannot reach DNS server {self.server} (trying to {what}): {exc}") from None
+        """A read: never signed (the record sets a fault reads are the ones every client reads)."""
+        return signed_exchange(message, self.host, self.port, self.server, what, self.timeout, None)
 
 
 def server_address(server: str) -> tuple[str, int]:

@@ -12,7 +12,9 @@ can still be handled when the caller names the owner
 names to cover (``names``: relative to the zone, or absolute): each is then read with an
 ANY query, which the sandbox answers with every record set of the name. Changes go out as
 one RFC 2136 update each (all or nothing), through the helpers of
-:mod:`gamedays.faults.dns` (``server`` is ``"host:port"``, TCP, no TSIG).
+:mod:`gamedays.faults.dns` (``server`` is ``"host:port"``, TCP). The transfer and the updates
+are signed with the TSIG key ``tsig_key`` names when the environment holds it
+(``env:DNS_TSIG_KEY`` by default, :mod:`gamedays.model.tsig`).
 
 The backup is JSON, written atomically: ``{"zone", "server", "taken_at", "method",
 "records": [{"name", "rdtype", "ttl", "values"}]}``, names absolute, values in
@@ -43,6 +45,7 @@ from gamedays.atomicfile import write_atomically
 from gamedays.faults import dns as dns_faults
 from gamedays.model.dnsrecords import RecordSet
 from gamedays.model.reach import Reach, acts_on
+from gamedays.model.tsig import DEFAULT_REFERENCE, exchange_problem
 
 __all__ = ["backup_zone", "delete_zone_records", "restore_zone"]
 
@@ -55,7 +58,12 @@ _KEPT = (dns.rdatatype.SOA, dns.rdatatype.NS)  # at the apex: what the disaster 
 
 @acts_on(Reach.RFC2136)
 def backup_zone(
-    server: str, zone: str, path: str, names: list[str] | None = None, timeout: float = DEFAULT_TIMEOUT
+    server: str,
+    zone: str,
+    path: str,
+    names: list[str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    tsig_key: str = DEFAULT_REFERENCE,
 ) -> dict[str, Any]:
     """Save every record set of ``zone`` on ``server`` to ``path`` (JSON, atomically); returns a summary.
 
@@ -63,7 +71,7 @@ def backup_zone(
     transfer and ``names`` were read one by one).
     """
     origin = _origin(zone)
-    method, records = _read_zone(server, origin, names, float(timeout))
+    method, records = _read_zone(server, origin, names, float(timeout), tsig_key)
     data = {
         "format": FORMAT, "zone": origin.to_text(), "server": server, "taken_at": time.time(), "method": method,
         "records": [r.as_json() for r in records],
@@ -78,24 +86,33 @@ def backup_zone(
 
 @acts_on(Reach.RFC2136)
 def delete_zone_records(
-    server: str, zone: str, names: list[str] | None = None, timeout: float = DEFAULT_TIMEOUT
+    server: str,
+    zone: str,
+    names: list[str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    tsig_key: str = DEFAULT_REFERENCE,
 ) -> dict[str, Any]:
     """The disaster: delete every record set of ``zone`` but the apex SOA and NS, in one update. Returns what went."""
     origin = _origin(zone)
-    _method, records = _read_zone(server, origin, names, float(timeout))
+    _method, records = _read_zone(server, origin, names, float(timeout), tsig_key)
     doomed = [r for r in records if not _kept(r, origin)]
     if doomed:
         update = dns.update.UpdateMessage(origin)
         for record in doomed:
             update.delete(dns.name.from_text(record.name), record.rdtype)
-        dns_faults.send_update(server, origin.to_text(), update, f"delete {len(doomed)} record set(s)", float(timeout))
+        dns_faults.send_update(server, origin.to_text(), update, f"delete {len(doomed)} record set(s)", float(timeout), tsig_key)
     logger.info("deleted %d record set(s) of %s on %s", len(doomed), origin, server)
     return {"zone": origin.to_text(), "deleted": [f"{r.name} {r.rdtype}" for r in doomed]}
 
 
 @acts_on(Reach.RFC2136)
 def restore_zone(
-    server: str, zone: str, path: str, names: list[str] | None = None, timeout: float = DEFAULT_TIMEOUT
+    server: str,
+    zone: str,
+    path: str,
+    names: list[str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    tsig_key: str = DEFAULT_REFERENCE,
 ) -> dict[str, Any]:
     """Make ``zone`` on ``server`` hold exactly what the backup at ``path`` holds (SOA aside). Idempotent.
 
@@ -106,7 +123,7 @@ def restore_zone(
     origin = _origin(zone)
     saved = _read_backup(Path(path), origin)
     covered = sorted({r.name for r in saved} | set(names or ()))
-    _method, current = _read_zone(server, origin, covered, float(timeout))
+    _method, current = _read_zone(server, origin, covered, float(timeout), tsig_key)
     wanted = {r.key: r for r in saved if r.rdtype != "SOA"}
     present = {r.key: r for r in current if r.rdtype != "SOA"}
     update = dns.update.UpdateMessage(origin)
@@ -121,8 +138,8 @@ def restore_zone(
         except (dns.exception.DNSException, ValueError) as exc:
             raise ActivityFailed(f"zone backup {path}: bad {record.rdtype} value in {list(record.values)}: {exc}") from None
     if removed or restored:
-        dns_faults.send_update(server, origin.to_text(), update, f"restore zone {origin} from {path}", float(timeout))
-    _check_restored(server, origin, covered, wanted, float(timeout))
+        dns_faults.send_update(server, origin.to_text(), update, f"restore zone {origin} from {path}", float(timeout), tsig_key)
+    _check_restored(server, origin, covered, wanted, float(timeout), tsig_key)
     logger.info("restored %s on %s from %s: %d put back, %d removed", origin, server, path, len(restored), len(removed))
     return {
         "zone": origin.to_text(),
@@ -146,9 +163,14 @@ def _holds(found: RecordSet | None, restored: RecordSet) -> bool:
 
 
 def _check_restored(
-    server: str, origin: dns.name.Name, names: list[str], wanted: dict[tuple[str, str], RecordSet], timeout: float
+    server: str,
+    origin: dns.name.Name,
+    names: list[str],
+    wanted: dict[tuple[str, str], RecordSet],
+    timeout: float,
+    tsig_key: str | None,
 ) -> None:
-    _method, after = _read_zone(server, origin, names, timeout)
+    _method, after = _read_zone(server, origin, names, timeout, tsig_key)
     found = {r.key: r for r in after}
     wrong = [f"{n} {t}" for (n, t), record in wanted.items() if not _holds(found.get((n, t)), record)]
     if wrong:
@@ -156,13 +178,17 @@ def _check_restored(
 
 
 def _read_zone(
-    server: str, origin: dns.name.Name, names: list[str] | None, timeout: float
+    server: str, origin: dns.name.Name, names: list[str] | None, timeout: float, tsig_key: str | None
 ) -> tuple[str, list[RecordSet]]:
     """("axfr" | "names", every record set of the zone), by zone transfer, else by the ANY records of ``names``."""
+    key = dns_faults.signing_key(tsig_key)
     host, port = dns_faults.server_address(server)
     transferred = dns.zone.Zone(origin, relativize=False)
+    query = dns.message.make_query(origin, dns.rdatatype.AXFR)
+    if key is not None:
+        key.sign(query)
     try:
-        dns.query.inbound_xfr(host, transferred, port=port, timeout=timeout, lifetime=timeout * 5)
+        dns.query.inbound_xfr(host, transferred, query=query, port=port, timeout=timeout, lifetime=timeout * 5)
     except dns.xfr.TransferError as exc:
         if names is None:
             raise ActivityFailed(
@@ -174,6 +200,9 @@ def _read_zone(
     except dns.exception.Timeout:
         raise ActivityFailed(f"DNS server {server} did not answer a zone transfer of {origin} within {timeout * 5:g}s") from None
     except (OSError, EOFError, dns.exception.DNSException) as exc:
+        problem = exchange_problem(exc, key)
+        if problem is not None:
+            raise ActivityFailed(f"DNS server {server}, zone transfer of {origin}: {problem}") from None
         raise ActivityFailed(f"cannot reach DNS server {server} for a zone transfer of {origin}: {exc}") from None
     records = []
     for name, node in transferred.nodes.items():

@@ -41,6 +41,7 @@ from gamedays.faults.pgcontrol import rebuild, run_as_owner, start, stop, wait_s
 from gamedays.faults.pglocal import DEFAULT_LOG
 from gamedays.faults.pgserver import LocalServer, Role
 from gamedays.model.reach import Reach, acts_on
+from gamedays.model.tsig import DEFAULT_REFERENCE
 
 __all__ = ["fail_back", "point_srv_at_server", "wait_for_writes"]
 
@@ -58,6 +59,7 @@ def point_srv_at_server(
     target: str | None = None,
     backup: str | None = None,
     timeout: float = srv.DEFAULT_TIMEOUT,
+    tsig_key: str = DEFAULT_REFERENCE,
 ) -> dict[str, Any]:
     """Move the SRV record ``name`` to the port of the local server on ``data_dir`` (a promoted replica).
 
@@ -68,7 +70,7 @@ def point_srv_at_server(
     if local.pid() is None:
         raise _failed(f"no server runs on {local.data_dir}: there is nothing to point {name} at")
     port, _hosts = local.address()
-    return srv.move_srv(server, zone, name, port, target=target, backup=backup, timeout=timeout)
+    return srv.move_srv(server, zone, name, port, target=target, backup=backup, timeout=timeout, tsig_key=tsig_key)
 
 
 @acts_on(Reach.POSTGRES)
@@ -101,6 +103,7 @@ def fail_back(
     user: str = "postgres",
     log_file: str = DEFAULT_LOG,
     timeout_seconds: float = 60.0,
+    tsig_key: str = DEFAULT_REFERENCE,
 ) -> dict[str, Any]:
     """Make ``primary_data_dir``'s server the primary again, with every write the replica took; restore the record.
 
@@ -136,7 +139,7 @@ def fail_back(
             steps.append(f"promoted {primary.name()} (no other primary ran)")
     else:
         raise _failed(f"{primary.data_dir} did not become the primary; steps taken: {'; '.join(steps) or 'none'}")
-    restored = _restore_record(server, zone, name, backup)
+    restored = _restore_record(server, zone, name, backup, tsig_key)
     if restored is not None:
         steps.append(f"restored the {name} record")
     port, _hosts = primary.address()
@@ -196,7 +199,9 @@ def _wait_received(standby: LocalServer, user: str, lsn: str, timeout: float) ->
         time.sleep(0.05)
 
 
-def _restore_record(server: str | None, zone: str | None, name: str | None, backup: str | None) -> dict[str, Any] | None:
+def _restore_record(
+    server: str | None, zone: str | None, name: str | None, backup: str | None, tsig_key: str
+) -> dict[str, Any] | None:
     if backup is None:
         return None
     if not Path(backup).exists():
@@ -204,7 +209,7 @@ def _restore_record(server: str | None, zone: str | None, name: str | None, back
         return None
     if not (server and zone and name):
         raise _failed("restoring the record needs server, zone and name along with backup")
-    restored = dns_faults.restore_record(server, zone, name, "SRV", backup=backup)
+    restored = dns_faults.restore_record(server, zone, name, "SRV", backup=backup, tsig_key=tsig_key)
     Path(backup).unlink()
     return restored
 

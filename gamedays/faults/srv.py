@@ -21,6 +21,7 @@ from typing import Any
 
 from gamedays.faults import dns as dns_faults
 from gamedays.model.reach import Reach, acts_on
+from gamedays.model.tsig import DEFAULT_REFERENCE
 
 __all__ = ["move_srv"]
 
@@ -68,6 +69,7 @@ def move_srv(
     backup: str | None = None,
     wait_ttl: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
+    tsig_key: str = DEFAULT_REFERENCE,
 ) -> dict[str, Any]:
     """Point the SRV record ``name`` at ``port`` (and ``target``, else the current target); returns the old set.
 
@@ -81,7 +83,7 @@ def move_srv(
     best = current.best
     moved = SrvRecord(best.priority, best.weight, port, dns_faults.absolute_name(target, zone) if target else best.target)
     previous = dns_faults.point_record(
-        server, zone, name, "SRV", [moved.value()], ttl=current.ttl, backup=backup, timeout=timeout
+        server, zone, name, "SRV", [moved.value()], ttl=current.ttl, backup=backup, timeout=timeout, tsig_key=tsig_key
     )
     logger.info("moved SRV %s from %s to %s", current.name, best.value(), moved.value())
     if wait_ttl and current.ttl > 0:

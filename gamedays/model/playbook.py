@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from gamedays.model.components import Component
 from gamedays.model.declaration import ReachDeclaration, permissions_within, unique_reach
 from gamedays.model.reach import Reach
+from gamedays.model.secrets import SecretRef, SecretRefField, parse_secret_ref
+from gamedays.model.tsig import DEFAULT_REFERENCE
 from gamedays.model.sources import dsn_problem, server_problem
 from gamedays.model.units import Duration, TargetField, DurationBounds
 
@@ -73,6 +75,9 @@ class DataWriter(_Frozen):
         description="postgres: a DSN; dns: the server's host:port; kubernetes: a namespace (${NAME} from the environment)",
     )
     zone: str | None = Field(None, description="dns: the zone the writer's records go to")
+    tsig_key: SecretRefField | None = Field(
+        None, description="dns: the TSIG key its updates are signed with, by reference (default env:DNS_TSIG_KEY, when set)"
+    )
     every: EveryField = Field(Duration(0.1), description="one write this often")
 
     @field_validator("target")
@@ -89,7 +94,16 @@ class DataWriter(_Frozen):
     def _zone_for_dns(self) -> DataWriter:
         if (self.kind is WriterKind.DNS) != (self.zone is not None):
             raise ValueError("a dns writer needs a zone, and only a dns writer takes one")
+        if self.tsig_key is not None and self.kind is not WriterKind.DNS:
+            raise ValueError("only a dns writer takes a tsig_key")
         return self
+
+    @property
+    def key_reference(self) -> SecretRef | None:
+        """dns: the TSIG key reference (given, or the default); None for other kinds."""
+        if self.kind is not WriterKind.DNS:
+            return None
+        return self.tsig_key or parse_secret_ref(DEFAULT_REFERENCE)
 
 
 class Playbook(_Frozen):

@@ -136,7 +136,7 @@ _ENV_REFERENCE = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
 _AROUND_PLACEHOLDERS = re.compile(r"(?i)\b(?:bearer|basic|token|digest)\b|[\s:;,.'\"=-]")
 _CREDENTIAL_WORDS = (
     "password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey", "privatekey",
-    "credential", "authorization",
+    "credential", "authorization", "tsigkey",
 )
 # keys that name where a credential is, or something about it, rather than hold it
 _ABOUT_A_CREDENTIAL = (

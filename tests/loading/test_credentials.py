@@ -36,6 +36,7 @@ SHAPES = [
     ("hook", "https://chat.example.com/hooks/8fj3k9d2mxq7rbz1aw5nc4ty6e", "a Mattermost webhook URL", "8fj3k9d2mxq7rbz1aw5nc4ty6e"),
     ("bearer", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJnYW1lZGF5In0.s1gnAtur3xyz", "a JSON Web Token", "s1gnAtur3xyz"),
     ("cert", PEM, "a PEM private key", "MIIBOgIBAAJBAKj34GkxFhD90vcN"),
+    ("tsig_key", "zone-key:c2VjcmV0LW9mLXRoZS16b25lLWtleQ==", "a literal credential", "c2VjcmV0LW9mLXRoZS16b25lLWtleQ=="),
 ]
 
 PLAN = """\

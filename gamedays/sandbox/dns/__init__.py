@@ -8,7 +8,8 @@ TTL 1 s); names outside the zone are REFUSED; CNAMEs are followed inside the zon
 Changing records
     From Python: :meth:`ZoneServer.set_records`, :meth:`ZoneServer.remove_records`.
     Over the wire: RFC 2136 UPDATE (``dns.update`` or ``nsupdate``), UDP or TCP,
-    without TSIG: add (class IN), delete an RRset (class ANY), delete every RRset of a
+    unsigned, or signed when the server was given a TSIG key (then only signed, see
+    :mod:`.signing`): add (class IN), delete an RRset (class ANY), delete every RRset of a
     name (class ANY, type ANY), delete one RR (class NONE), and the prerequisites of
     section 3.2. A zone section naming another zone gets NOTAUTH; a name outside the
     zone NOTZONE; a type not served, or a bad fault record, REFUSED.

@@ -21,12 +21,15 @@ import dns.exception
 import dns.message
 import dns.opcode
 import dns.rcode
+import dns.rdatatype
 import dns.update
 from dnslib import DNSError, DNSRecord
 
 from gamedays.model.errors import SandboxError
+from gamedays.model.tsig import TsigKey
 from gamedays.sandbox.dns.answer import answer, question_name
 from gamedays.sandbox.dns.records import DEFAULT_TTL, DEFAULT_ZONE, RecordSet, ResolverFault, ZoneSnapshot
+from gamedays.sandbox.dns.signing import ServerKey
 from gamedays.sandbox.dns.zone import Zone
 from gamedays.sandbox.ports import LOOPBACK, free_tcp_udp_port
 
@@ -45,11 +48,19 @@ class ZoneServer:
     the wire with RFC 2136 updates; :meth:`set_fault` slows down or drops every query.
     Over the wire, the fault is the TXT record of ``_gameday-fault.<zone>`` (see the
     package documentation). After :meth:`stop`, :meth:`start` serves again on the same port.
+    With ``tsig_key``, updates and zone transfers must be signed with it (:mod:`.signing`).
     """
 
-    def __init__(self, zone: str = DEFAULT_ZONE, records: Iterable[RecordSet] | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        zone: str = DEFAULT_ZONE,
+        records: Iterable[RecordSet] | None = None,
+        port: int | None = None,
+        tsig_key: TsigKey | None = None,
+    ) -> None:
         self.zone = Zone(zone, records if records is not None else ())
         self._port = port
+        self._key = ServerKey(tsig_key) if tsig_key is not None else None
         self._stopping = threading.Event()
         self._servers: list[_UDPServer | _TCPServer] = []
         self._threads: list[threading.Thread] = []
@@ -162,6 +173,8 @@ class ZoneServer:
         except DNSError as exc:
             logger.debug("malformed DNS query: %s", exc)
             return [_header_only(data, dns.rcode.FORMERR)]
+        if self._key is not None and tcp and any(q.qtype == dns.rdatatype.AXFR for q in request.questions):
+            return self._signed_transfer(data, request)
         fault = self.zone.state.fault
         if fault.active and request.questions and question_name(request) != self.zone.fault_name:
             if fault.drop or self._stopping.wait(fault.delay_seconds):
@@ -178,14 +191,30 @@ class ZoneServer:
             wire = truncated.pack()
         return [wire]
 
+    def _signed_transfer(self, data: bytes, request: DNSRecord) -> list[bytes]:
+        assert self._key is not None
+        verified = self._key.verify(data, "zone transfer")
+        if verified.message is None:
+            assert verified.refusal is not None
+            return [_header_only(data, verified.refusal)]
+        replies = [reply.pack() for reply in answer(request, self.zone.state, tcp=True)]
+        return self._key.sign(verified.message, replies, stream=True)
+
     def _update(self, data: bytes) -> bytes:
-        try:
-            message = dns.message.from_wire(data)
-        except dns.message.UnknownTSIGKey:
-            return _header_only(data, dns.rcode.NOTAUTH)
-        except dns.exception.DNSException as exc:
-            logger.info("malformed DNS update: %s", exc)
-            return _header_only(data, dns.rcode.FORMERR)
+        if self._key is not None:
+            verified = self._key.verify(data, "update")
+            if verified.message is None:
+                assert verified.refusal is not None
+                return _header_only(data, verified.refusal)
+            message = verified.message
+        else:
+            try:
+                message = dns.message.from_wire(data)
+            except dns.message.UnknownTSIGKey:
+                return _header_only(data, dns.rcode.NOTAUTH)
+            except dns.exception.DNSException as exc:
+                logger.info("malformed DNS update: %s", exc)
+                return _header_only(data, dns.rcode.FORMERR)
         if not isinstance(message, dns.update.UpdateMessage):
             return _header_only(data, dns.rcode.FORMERR)
         rcode = self.zone.apply_update(message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from gamedays.model.playbook import DataWriter, WriterKind
+from gamedays.model.tsig import TsigKey, TsigKeyError, key_from
 from gamedays.sli.expand import MissingVariable, expand
 from gamedays.sli.writers.base import DEFAULT_TIMEOUT, MissingWriterVariable, Writer, WriterError, run_tag
 from gamedays.sli.writers.recorder import RecorderCounts, WriteRecorder
@@ -44,10 +45,17 @@ def writer_for(spec: DataWriter, env: Mapping[str, str], run_id: str, timeout: f
     if spec.kind is WriterKind.DNS:
         from gamedays.sli.writers.dns import DnsWriter
 
-        return DnsWriter(target, _expand(spec.zone or "", env, kind, "zone"), run_id, timeout)
+        return DnsWriter(target, _expand(spec.zone or "", env, kind, "zone"), run_id, timeout, _key(spec, env), str(spec.key_reference))
     from gamedays.sli.writers.kubernetes import KubernetesWriter
 
     return KubernetesWriter(target, env, run_id, timeout)
+
+
+def _key(spec: DataWriter, env: Mapping[str, str]) -> TsigKey | None:
+    try:
+        return key_from(str(spec.key_reference), env)
+    except TsigKeyError as exc:
+        raise WriterError(f"dns writer: {exc}") from None
 
 
 def _expand(text: str, env: Mapping[str, str], kind: str, field: str) -> str:

@@ -1,4 +1,4 @@
-"""The DNS RPO writer: one TXT record per write, added by RFC 2136 DNS UPDATE (TCP, no TSIG).
+"""The DNS RPO writer: one TXT record per write, added by RFC 2136 DNS UPDATE (TCP, signed with a TSIG key if set).
 
 Record ``seq`` is the TXT value ``"<seq>"`` of ``_gameday-rpo-<tag>-<n>.<zone>``, where
 ``<tag>`` is the run tag (see :func:`run_tag`) and ``n = seq // 500``: 500 records per
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gamedays.model.tsig import DEFAULT_REFERENCE, TsigKey, exchange_problem, refusal_hint
 from gamedays.sli.dns import server_address
 from gamedays.sli.writers.base import DEFAULT_TIMEOUT, WriterError, check_timeout, run_tag
 
@@ -22,7 +23,15 @@ TTL = 60
 
 
 class DnsWriter:
-    def __init__(self, server: str, zone: str, run_id: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        server: str,
+        zone: str,
+        run_id: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        tsig_key: TsigKey | None = None,
+        key_reference: str = DEFAULT_REFERENCE,
+    ) -> None:
         import dns.exception
         import dns.name
 
@@ -38,6 +47,7 @@ class DnsWriter:
         self._host, self._port = address
         self._tag, self._timeout = run_tag(run_id), check_timeout(timeout)
         self._highest = 0
+        self._key, self._reference = tsig_key, key_reference
 
     @property
     def describe(self) -> str:
@@ -45,7 +55,7 @@ class DnsWriter:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return ()
+        return (self._key.secret,) if self._key is not None else ()
 
     def name_for(self, seq: int) -> str:
         """The absolute owner name record ``seq`` goes to."""
@@ -135,11 +145,15 @@ class DnsWriter:
     def _send(self, update: Any, what: str) -> None:
         import dns.rcode
 
+        if self._key is not None:
+            self._key.sign(update)
         rcode = self._exchange(update, what).rcode()
         if rcode != dns.rcode.NOERROR:
-            raise WriterError(f"{self.describe}: the server refused to {what}: {dns.rcode.to_text(rcode)}")
+            text = dns.rcode.to_text(rcode)
+            raise WriterError(f"{self.describe}: the server refused to {what}: {text}{refusal_hint(text, self._key, self._reference)}")
 
     def _exchange(self, message: Any, what: str) -> Any:
+        """One message over TCP: an update signed by :meth:`_send`, or a read (unsigned)."""
         import dns.exception
         import dns.query
 
@@ -148,7 +162,8 @@ class DnsWriter:
         except dns.exception.Timeout:
             raise WriterError(f"{self.describe}: no answer within {self._timeout:g}s (trying to {what})") from None
         except (OSError, dns.exception.DNSException) as exc:
-            raise WriterError(f"{self.describe}: cannot {what}: {exc}") from None
+            problem = exchange_problem(exc, self._key if message.had_tsig else None)
+            raise WriterError(f"{self.describe}: cannot {what}: {problem or exc}") from None
 
 
 def _seq(rdata: Any) -> int:
