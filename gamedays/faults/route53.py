@@ -229,7 +229,7 @@ def route53_client(configuration: Mapping[str, Any] | None = None, secrets: Mapp
 
 def absolute_name(name: str, zone_name: str) -> str:
     """``name`` as an absolute, lower-case DNS name inside ``zone_name`` (``db`` -> ``db.shop.internal.``)."""
-    zone = _normal(zone_name)
+    zone = normal_name(zone_name)
     given = name.strip()
     if given in ("", "@"):
         return zone
@@ -245,22 +245,20 @@ def absolute_name(name: str, zone_name: str) -> str:
     return absolute
 
 
-def _normal(name: str) -> str:
+def normal_name(name: str) -> str:
     """A DNS name as Route53 lists it, compared case-insensitively: lower case, trailing dot, '*' unescaped."""
     lowered = name.strip().lower().replace("\\052", "*")
     return lowered if lowered.endswith(".") else lowered + "."
 
 
-def _locate(client: Any, zone_name: str, name: str, rdtype: str) -> RecordKey:
-    """The zone and record a fault aims at; the zone is looked up by name, then by id."""
+def locate_zone(client: Any, zone_name: str) -> tuple[str, str]:
+    """(id, absolute name) of the hosted zone named ``zone_name`` (or with that id); fails unless exactly one."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    if not isinstance(rdtype, str) or not rdtype.strip():
-        raise _failed(f"rdtype must be a record type such as A or CNAME, got {rdtype!r}")
-    wanted = _normal(zone_name)
+    wanted = normal_name(zone_name)
     try:
         listed = client.list_hosted_zones_by_name(DNSName=wanted, MaxItems=_MAX_RECORDS_PER_LOOKUP)["HostedZones"]
-        zones = [zone for zone in listed if _normal(zone["Name"]) == wanted]
+        zones = [zone for zone in listed if normal_name(zone["Name"]) == wanted]
         if not zones:
             zones = _zone_by_id(client, zone_name)
     except (BotoCoreError, ClientError) as exc:
@@ -271,7 +269,15 @@ def _locate(client: Any, zone_name: str, name: str, rdtype: str) -> RecordKey:
         ids = ", ".join(f"{_zone_id(z)} ({'private' if z.get('Config', {}).get('PrivateZone') else 'public'})" for z in zones)
         raise _failed(f"several hosted zones are named {wanted}: {ids}; pass the zone's id as zone_name")
     zone = zones[0]
-    return RecordKey(_zone_id(zone), _normal(zone["Name"]), absolute_name(name, zone["Name"]), rdtype.strip().upper())
+    return _zone_id(zone), normal_name(zone["Name"])
+
+
+def _locate(client: Any, zone_name: str, name: str, rdtype: str) -> RecordKey:
+    """The zone and record a fault aims at; the zone is looked up by name, then by id."""
+    if not isinstance(rdtype, str) or not rdtype.strip():
+        raise _failed(f"rdtype must be a record type such as A or CNAME, got {rdtype!r}")
+    zone_id, name_of_zone = locate_zone(client, zone_name)
+    return RecordKey(zone_id, name_of_zone, absolute_name(name, name_of_zone), rdtype.strip().upper())
 
 
 def _zone_by_id(client: Any, zone_id: str) -> list[dict[str, Any]]:
@@ -302,7 +308,7 @@ def _current(client: Any, key: RecordKey) -> dict[str, Any] | None:
         )["ResourceRecordSets"]
     except (BotoCoreError, ClientError) as exc:
         raise _failed(f"cannot read the {key.describe()}: {exc}") from exc
-    found = [rrset for rrset in listed if _normal(rrset["Name"]) == key.name and rrset["Type"] == key.rdtype]
+    found = [rrset for rrset in listed if normal_name(rrset["Name"]) == key.name and rrset["Type"] == key.rdtype]
     if any("SetIdentifier" in rrset for rrset in found):
         raise _failed(f"the {key.describe()} uses a routing policy (SetIdentifier); such records are not supported")
     return found[0] if found else None

@@ -177,3 +177,18 @@ def writer_stamps(env: dict[str, str]) -> dict[str, int]:
     return {"postgres": rows,
             "dns": sum(1 for name in zone.nodes if str(name).startswith("_gameday-rpo-")),
             "kubernetes": len(api.list_namespaced_service("shop", label_selector="gameday.rpo/run").items)}
+
+
+def route53_records(env: dict[str, str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """The sandbox's Route53 hosted zone shop.internal as its API lists it: (name, type, values), sorted."""
+    import boto3
+
+    client = boto3.session.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name=env["AWS_REGION"]
+    ).client("route53", endpoint_url=env["AWS_ENDPOINT_URL"])
+    zone = client.list_hosted_zones_by_name(DNSName="shop.internal.")["HostedZones"][0]["Id"]
+    pages = client.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone)
+    return sorted(
+        (r["Name"], r["Type"], tuple(sorted(v["Value"] for v in r.get("ResourceRecords", []))))
+        for page in pages for r in page["ResourceRecordSets"]
+    )  # fmt: skip

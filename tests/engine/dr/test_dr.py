@@ -18,12 +18,13 @@ from tests.engine.dr.support import (
     kinds,
     layout,
     pod_names,
+    route53_records,
     stop_once_struck,
     wait_cluster_streaming,
     write_plan,
     zone_records,
 )
-from tests.engine.run.conftest import run_gameday, wait_ready_pods
+from tests.engine.run.conftest import gameday_process, run_gameday, wait_for_journal, wait_ready_pods
 
 ALL = ["database-cluster.yaml", "dns.yaml", "kubernetes-cluster.yaml"]
 
@@ -53,6 +54,28 @@ def test_each_shipped_playbook_recovers_the_sandbox_with_rto_and_rpo_measured(sa
     wait_ready_pods(sandbox, 3)
     report = json.loads((tmp_path / "reports/dr/report.json").read_text())
     assert "disaster_recovery" in report["analysis"]
+
+
+def test_the_route53_playbook_loses_the_hosted_zone_and_restores_it_through_the_api(sandbox, tmp_path):
+    before = route53_records(sandbox)
+    assert ("db.shop.internal.", "A", ("127.0.0.1",)) in before
+    plan = write_plan(layout(tmp_path), ["route53-zone.yaml"])
+    process = gameday_process(sandbox, "run", str(plan))
+    try:  # the disaster is seen on the target: the zone is down to its apex while the check runs
+        journal = tmp_path / "reports/dr/journal.jsonl"
+        wait_for_journal(journal, lambda events: any(e["event"] == "dr_step" and e["phase"] == "disaster" for e in events), timeout=240)
+        assert {(name, kind) for name, kind, _ in route53_records(sandbox)} <= {("shop.internal.", "SOA"), ("shop.internal.", "NS")}
+        out, err = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=30)
+    assert process.returncode == 0, out + err
+    finished = kinds(events_of(journal), "dr_finished", "route53-zone")[0]
+    assert finished["failed_step"] is None and finished["disaster_at"] < finished["recovered_at"], finished
+    checks = [s for s in kinds(events_of(journal), "dr_step", "route53-zone") if s["phase"] == "check"]
+    assert checks and all(s["outcome"] == "passed" for s in checks), checks
+    assert route53_records(sandbox) == before
 
 
 def test_a_broken_step_fails_the_check_names_the_step_and_leaves_the_system_as_it_was(sandbox, tmp_path):

@@ -15,6 +15,7 @@ from tests.engine.dr.support import (
     db_srv,
     events_of,
     kinds,
+    route53_records,
     shop_workloads,
     stop_once_struck,
     wait_cluster_streaming,
@@ -37,6 +38,7 @@ STRUCK: dict[str, Callable[[dict[str, str]], bool]] = {
     "database-cluster-from-backup.yaml": lambda env: _down(env, "DATABASE_PRIMARY_URL") and _down(env, "DATABASE_REPLICA_URL"),
     "kubernetes-cluster.yaml": lambda env: not shop_pods(env) and not shop_workloads(env)["deployments"],
     "dns.yaml": lambda env: db_srv(env) is None,
+    "route53-zone.yaml": lambda env: not any(name == "db.shop.internal." for name, _, _ in route53_records(env)),
 }
 
 
@@ -46,7 +48,10 @@ def test_every_shipped_playbook_has_a_power_loss_case():
 
 def _sandbox_state(env: dict[str, str]) -> dict[str, Any]:
     """What every check must give back: the zone, the db record, the shop's workloads, no stamp of a writer."""
-    return {"zone": zone_records(env), "db": db_srv(env), "shop": shop_workloads(env), "stamps": writer_stamps(env)}
+    return {
+        "zone": zone_records(env), "db": db_srv(env), "shop": shop_workloads(env), "stamps": writer_stamps(env),
+        "route53": route53_records(env),
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("playbook", sorted(STRUCK))
