@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Any, Callable, Mapping, Sequence, TextIO
 
 
+from gamedays.engine.access import Access, check_access, reaches_of
 from gamedays.engine.confirm import Confirmer, TerminalConfirmer, unattended
 from gamedays.engine.dr import DRCheck, DRContext, check_ids
 from gamedays.engine.experiment_process import ChildEvent, ExperimentProcess, ExperimentSpec, run_rollbacks
@@ -159,13 +160,13 @@ class Orchestrator:
             sink=self._on_sample,
             on_behind=self._on_behind,
         )
-        self._preflight(monitor)
+        access = self._preflight(monitor)
         path = _fresh_journal(self.report_dir)
         self._journal = Journal(path)
         stopped_early = False  # aborted before the end: interrupted, the guardrails, the budget
         escaped: int | None = None  # the exit code of an error that escaped the loop: the process exits with it
         try:
-            self._record(gameday_started(self.loaded, self.mode, self._slos, self._dr_ids))
+            self._record(gameday_started(self.loaded, self.mode, self._slos, self._dr_ids, access))
             monitor.start()
             if self._phase("baseline", None, monitor_settings.baseline.seconds):
                 stop = self._steps()
@@ -192,8 +193,16 @@ class Orchestrator:
             self._journal.close()
         return RunResult(verdict, self._state, path)
 
-    def _preflight(self, monitor: Monitor) -> None:
-        """Every SLI answers within objective before any fault; retried briefly (a fresh sandbox warms up)."""
+    def _preflight(self, monitor: Monitor) -> tuple[Access, ...]:
+        """Where the plan acts can be reached (engine/access.py), and every SLI answers within objective before
+        any fault (retried briefly: a fresh sandbox warms up). Returns where it acts."""
+        access = check_access(reaches_of(self.loaded), self.target.env)
+        for found in access:
+            self._note(f"acts on {found.describe()}")
+        refused = [found for found in access if found.problem is not None]
+        if refused:
+            lines = "\n".join(f"  {found.describe()}" for found in refused)
+            raise PreflightFailed(f"preflight: cannot act where the plan acts, so no fault was injected:\n{lines}")
         deadline = time.monotonic() + self._preflight_timeout
         failing: dict[str, Measurement] = {}
         while True:
@@ -211,6 +220,7 @@ class Orchestrator:
                 f"preflight: these SLIs are not within objective on {self.target.description}, "
                 f"so no fault was injected:\n{lines}"
             )
+        return access
 
     def _steps(self) -> _Stop:
         """Run every step; say whether the plan went on to its end, stopped on a finding, or was aborted.

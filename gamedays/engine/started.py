@@ -10,12 +10,15 @@ import time
 from typing import Sequence
 
 from gamedays.engine.dr import dr_info
-from gamedays.model.events import CoverageInfo, GamedayStarted, Mode, SLOInfo, StepInfo
+from gamedays.engine.access import Access
+from gamedays.model.events import AccessInfo, CoverageInfo, GamedayStarted, Mode, SLOInfo, StepInfo
 from gamedays.model.loaded import LoadedPlan
 from gamedays.model.slo import SLO
 
 
-def gameday_started(loaded: LoadedPlan, mode: Mode, slos: Sequence[SLO], dr_ids: Sequence[str]) -> GamedayStarted:
+def gameday_started(
+    loaded: LoadedPlan, mode: Mode, slos: Sequence[SLO], dr_ids: Sequence[str], access: Sequence[Access] = ()
+) -> GamedayStarted:
     plan = loaded.plan
     guard = plan.guardrails
     checks = list(zip(dr_ids, loaded.disaster_recovery))
@@ -51,4 +54,5 @@ def gameday_started(loaded: LoadedPlan, mode: Mode, slos: Sequence[SLO], dr_ids:
                          playbooks=tuple(check_id for check_id, resolved in checks if resolved.playbook.covers == c))
             for c in plan.components
         ),
+        access=tuple(AccessInfo(reach=a.reach.value, where=a.where) for a in access if a.where is not None),
     )

@@ -75,6 +75,15 @@ class DRInfo(BaseModel):
     writer: str | None = None  # what measures RPO (e.g. "postgres"); None: RPO not measured
 
 
+class AccessInfo(BaseModel):
+    """Where the gameday acted: one reach (aws, kubernetes) as the preflight found it (account, cluster)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reach: str
+    where: str
+
+
 class CoverageInfo(BaseModel):
     """R-4: one key component of the environment and the playbooks of the plan that cover it."""
 
@@ -106,6 +115,7 @@ class GamedayStarted(_Event):
     tolerate_seconds: float = 0.0
     disaster_recovery: tuple[DRInfo, ...] = ()
     coverage: tuple[CoverageInfo, ...] = ()
+    access: tuple[AccessInfo, ...] = ()  # the AWS account and Kubernetes cluster the preflight found (engine/access.py)
 
 
 class SampleTaken(_Event):

@@ -84,6 +84,7 @@ class Analysis:
     # the run as the journal describes it, for the report
     date: str = ""
     environment: str = ""
+    acted_on: tuple[str, ...] = ()  # "aws: account ... as ..., region ...": where the preflight found the plan acts
     plan: str = ""
     commander: str = ""
     owners: dict[str, str] = field(default_factory=dict)  # follow-up action owners by subject; the commander owns the rest
@@ -155,6 +156,7 @@ def analyse(journal: GamedayState | Iterable[Event]) -> Analysis:
         open_faults=state.open_faults(),
         date=start.date if start else "",
         environment=start.environment if start else "",
+        acted_on=tuple(f"{a.reach}: {a.where}" for a in start.access) if start else (),
         plan=start.plan if start else "",
         commander=start.commander if start else "",
         owners=dict(start.owners) if start else {},
