@@ -120,25 +120,42 @@ def rehearse(plan: str, confirm: str | None, **observe: object) -> None:
 @click.option("--schedule", metavar="CRON", help="A CronJob on this schedule instead of a Job.")
 @click.option("--namespace", default="gameday", show_default=True, help="Where the Job runs.")
 @click.option("--image", metavar="IMAGE", help=f"The runner image [default: ghcr.io/gameday/runner:{__version__}].")
-@click.option("--dry-run", is_flag=True, help="Print the manifests as YAML; apply nothing (the only mode in this release).")
+@click.option("--dry-run", is_flag=True, help="Print the manifests as YAML; apply nothing.")
 @click.option("--confirm", metavar="ENVIRONMENT", help="Required for every environment but sandbox: the plan's environment again.")
 def deploy(plan: str, schedule: str | None, namespace: str, image: str | None, dry_run: bool, confirm: str | None) -> None:
-    """Render the Kubernetes manifests that run a plan in a cluster (ServiceAccount, RBAC, ConfigMap, Job or CronJob)."""
+    """Run a plan in a cluster: apply its ServiceAccount, RBAC, ConfigMap and Job (or CronJob); --dry-run prints them."""
+    from gamedays.deploy.apply import apply, cluster_client
     from gamedays.deploy.bundle import bundle
     from gamedays.deploy.fit import check_in_cluster
     from gamedays.deploy.manifests import Options, manifests, to_yaml
     from gamedays.loading.plan import load_plan
     from gamedays.model.environment import check_confirmation
-    from gamedays.model.errors import UsageError
 
-    if not dry_run:
-        raise UsageError("gameday deploy: only --dry-run is available in this release (it prints the manifests; "
-                         "apply them with kubectl apply -f -)")
     loaded = load_plan(plan)
     check_in_cluster(loaded)
     check_confirmation(loaded.plan.environment, confirm)
     options = Options(namespace=namespace, image=image or f"ghcr.io/gameday/runner:{__version__}", schedule=schedule)
-    click.echo(to_yaml(manifests(loaded, bundle(loaded), options)), nl=False)
+    objects = manifests(loaded, bundle(loaded), options)
+    if dry_run:
+        click.echo(to_yaml(objects), nl=False)
+        return
+    api, cluster = cluster_client()
+    for applied in apply(objects, api, cluster):
+        click.echo(applied.describe())
+    what = f"CronJob on schedule {schedule!r}" if schedule else "Job"
+    click.echo(f"deployed {loaded.plan.gameday} to {cluster} as a {what} in namespace {namespace}; "
+               f"follow it with: gameday status --namespace {namespace}")
+
+
+@cli.command()
+@click.option("--namespace", default="gameday", show_default=True, help="Where the gamedays were deployed.")
+def status(namespace: str) -> None:
+    """List the gamedays deployed in a cluster (Jobs and CronJobs of gameday deploy) and how each is going."""
+    from gamedays.deploy.apply import cluster_client
+    from gamedays.deploy.status import deployed, render
+
+    api, cluster = cluster_client()
+    click.echo(render(deployed(api, namespace, cluster), namespace, cluster))
 
 
 @cli.command()

@@ -28,6 +28,7 @@ HANG_TIMEOUT = 60.0  # seconds, per unit test, when it shares the machine with t
 E2E: tuple[str, ...] = (
     "tests/architecture/",
     "tests/catalog/",
+    "tests/deploy/test_apply.py",
     "tests/cli/test_without_sandbox_extra.py",
     "tests/engine/dr/",
     "tests/engine/experiment_process/",

@@ -28,6 +28,8 @@ STARTING_DEADLINE = 300  # a scheduled run more than 5 minutes late is skipped
 MAX_NAME = 52  # a CronJob's name (its Jobs add 11 characters to it)
 WORKDIR = "/work"
 FILES = "/gameday/files"
+APP_LABEL = "app.kubernetes.io/name"  # "gameday" on every object, and on the Job's pods: what `gameday status` lists
+PLAN_LABEL = "gameday/plan"  # the plan's gameday id
 _CRON_SHORTHANDS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?]+$")
 
@@ -73,7 +75,7 @@ def manifests(loaded: LoadedPlan, files: Bundle, options: Options) -> list[dict[
     """The objects, in the order to apply them."""
     plan = loaded.plan
     name = name_for(plan.gameday)
-    labels = {"app.kubernetes.io/name": "gameday", "gameday/plan": _label(plan.gameday)}
+    labels = {APP_LABEL: "gameday", PLAN_LABEL: _label(plan.gameday)}
     granted = rules(permissions(loaded, options.namespace))
     objects: list[dict[str, Any]] = [_object("v1", "ServiceAccount", name, labels, options.namespace)]
     objects += _rbac(name, labels, options.namespace, granted)

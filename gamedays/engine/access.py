@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gamedays.kubecontext import NoCluster, current_cluster
 from gamedays.model.loaded import LoadedPlan
 from gamedays.model.reach import Reach
 
@@ -98,29 +99,20 @@ def _aws() -> Access:
 
 
 def _kubernetes() -> Access:
-    import os
-
-    from kubernetes import client, config
+    from kubernetes import client
     from kubernetes.client.exceptions import ApiException
-    from kubernetes.config.config_exception import ConfigException
 
     try:
-        if os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
-            config.load_incluster_config()  # type: ignore[no-untyped-call]
-            context = "in-cluster"
-        else:
-            config.load_kube_config()  # type: ignore[no-untyped-call]
-            context = str(config.list_kube_config_contexts()[1].get("name"))  # type: ignore[no-untyped-call]
-    except (ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
-        return Access(Reach.KUBERNETES, problem=f"no Kubernetes credentials (KUBECONFIG, ~/.kube/config or in-cluster): {exc}")
-    host = client.Configuration.get_default_copy().host
+        api, cluster = current_cluster()
+    except NoCluster as exc:
+        return Access(Reach.KUBERNETES, problem=str(exc))
     try:
-        version = client.VersionApi().get_code(_request_timeout=_API_TIMEOUT)
+        version = client.VersionApi(api).get_code(_request_timeout=_API_TIMEOUT)
     except ApiException as exc:
-        return Access(Reach.KUBERNETES, problem=f"the Kubernetes API at {host} refused: {exc.status} {exc.reason}")
+        return Access(Reach.KUBERNETES, problem=f"the Kubernetes API of {cluster} refused: {exc.status} {exc.reason}")
     except Exception as exc:  # noqa: BLE001 - urllib3's connection errors, named in the message
-        return Access(Reach.KUBERNETES, problem=f"cannot reach the Kubernetes API at {host} (context {context}): {type(exc).__name__}")
-    return Access(Reach.KUBERNETES, where=f"context {context}, {host}, Kubernetes {version.git_version}")
+        return Access(Reach.KUBERNETES, problem=f"cannot reach the Kubernetes API of {cluster}: {type(exc).__name__}")
+    return Access(Reach.KUBERNETES, where=f"{cluster}, Kubernetes {version.git_version}")
 
 
 def main(argv: list[str]) -> int:

@@ -37,6 +37,7 @@ import ipaddress
 import json
 import logging
 import math
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -199,7 +200,7 @@ def signing_key(tsig_key: str | None) -> TsigKey | None:
     if tsig_key is None:
         return None
     try:
-        return key_from(tsig_key)
+        return key_from(tsig_key, os.environ)
     except TsigKeyError as exc:
         raise ActivityFailed(str(exc)) from None
 

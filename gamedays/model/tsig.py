@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,13 +77,13 @@ def reference_problem(reference: object) -> str | None:
     return None
 
 
-def key_from(reference: str | None = DEFAULT_REFERENCE, env: Mapping[str, str] | None = None) -> TsigKey | None:
-    """The key the reference names, read now from ``env`` (the process environment); None when it is unset or empty."""
+def key_from(reference: str | None, env: Mapping[str, str]) -> TsigKey | None:
+    """The key the reference names (None: the default one), read from ``env``; None when it is unset or empty."""
     problem = reference_problem(reference if reference is not None else DEFAULT_REFERENCE)
     if problem is not None:
         raise TsigKeyError(problem)
     variable = parse_secret_ref(reference if reference is not None else DEFAULT_REFERENCE).env
-    value = (os.environ if env is None else env).get(variable, "")
+    value = env.get(variable, "")
     return TsigKey.parse(value, variable) if value.strip() else None
 
 

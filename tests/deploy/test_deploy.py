@@ -87,8 +87,6 @@ def test_schedule_makes_a_cronjob(tree, gameday):
 
 def test_refusals(tree, gameday):
     plan = tree.plan(PLAN)
-    no_dry = gameday("deploy", str(plan), "--confirm", "staging")
-    assert no_dry.code == 2 and "only --dry-run is available in this release" in no_dry.err
     missing = gameday("deploy", str(plan), "--dry-run")
     assert missing.code == 2 and "without --confirm staging" in missing.err
     sandbox = tree.plan(PLAN.replace("environment: staging", "environment: sandbox"), name="plans/s.yaml")

@@ -241,7 +241,7 @@ class Controllers:
     def garbage(self) -> None:
         """Delete dependents whose controlling owner no longer exists (cascading deletion)."""
         alive: set[str] = set()
-        for resource in ("deployments", "replicasets"):
+        for resource in ("deployments", "replicasets", "jobs"):  # the owners this cluster knows (a Job's pods too)
             alive |= {o["metadata"]["uid"] for o in self._store.list(resource)[0] if not is_terminating(o)}
         for resource in ("replicasets", "pods"):
             for obj in self._store.list(resource)[0]:

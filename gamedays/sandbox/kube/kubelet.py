@@ -57,6 +57,8 @@ class Container:
     next_start: float = 0.0
     backoff: float = 0.0
     next_probe: float = 0.0
+    restart_policy: str = "Always"  # the pod's spec.restartPolicy: Never (and OnFailure after exit 0) ends it
+    finished: bool = False  # exited for good: its last exit is its state, it never starts again
 
 
 class Kubelet:
@@ -150,8 +152,9 @@ class Kubelet:
                     meta["name"],
                     pod["spec"]["nodeName"],
                     port=int(port) if port and port.isdigit() else None,
+                    restart_policy=str(pod["spec"].get("restartPolicy") or "Always"),
                 )
-            if record.handle is not None or now < record.next_start:
+            if record.handle is not None or record.finished or now < record.next_start:
                 self._containers[uid] = record
                 return
             containers = pod["spec"]["containers"]
@@ -225,6 +228,10 @@ class Kubelet:
                         "containerID": f"process://{record.handle.pid}",
                     }
                 }
+                if record.restart_policy == "Never" or (record.restart_policy == "OnFailure" and code == 0):
+                    self._containers[uid] = replace(record, handle=None, ready=False, last_exit=exited, finished=True)
+                    died.append((record, code))
+                    continue
                 self._containers[uid] = replace(
                     record,
                     handle=None,
@@ -241,6 +248,10 @@ class Kubelet:
             assert record.handle is not None
             self._runtime.stop(record.handle, 0)  # reap it and sweep its process group
             pod = self._store.get("pods", record.namespace, record.name)
+            if self._containers.get(record.uid, record).finished:
+                logger.info("pod %s/%s: process %d exited with %s, for good (restartPolicy %s)",
+                            record.namespace, record.name, record.handle.pid, code, record.restart_policy)
+                continue
             logger.info(
                 "pod %s/%s: process %d exited with %s, restarting",
                 record.namespace,

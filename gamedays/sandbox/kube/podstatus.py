@@ -1,7 +1,8 @@
 """The ``status`` of a pod, computed from what the kubelet knows of its process.
 
 Phase Pending until the process first starts, Running afterwards (a crash-looping pod
-stays Running, as on a real node); the Ready and ContainersReady conditions follow the
+stays Running, as on a real node), Succeeded or Failed once a pod whose restartPolicy is
+Never (OnFailure: after exit 0) has exited, its exit then its container's state; the Ready and ContainersReady conditions follow the
 readiness probe; every container of the spec gets a ``containerStatuses`` entry with
 the fields the official client requires (name, image, imageID, ready, restartCount).
 """
@@ -36,8 +37,12 @@ def pod_status(pod: JsonObject, record: Container, now: str) -> JsonObject:
         cond("ContainersReady", ready, not_ready_reason),
         cond("PodScheduled", True),
     ]
+    phase = "Running" if started_once else "Pending"
+    if record.finished:
+        code = ((record.last_exit or {}).get("terminated") or {}).get("exitCode")
+        phase = "Succeeded" if code == 0 else "Failed"
     status: JsonObject = {
-        "phase": "Running" if started_once else "Pending",
+        "phase": phase,
         "conditions": conditions,
         "hostIP": LOOPBACK,
         "hostIPs": [{"ip": LOOPBACK}],
@@ -56,6 +61,8 @@ def _container_status(container: JsonObject, record: Container, ready: bool) -> 
     image = str(container.get("image", ""))
     if record.handle is not None:
         state: JsonObject = {"running": {"startedAt": record.started_at}}
+    elif record.finished and record.last_exit:
+        state = dict(record.last_exit)  # exited for good: its exit is its state, not its last state
     else:
         waiting: JsonObject = {"reason": record.waiting_reason or "ContainerCreating"}
         if record.waiting_message:
@@ -69,7 +76,7 @@ def _container_status(container: JsonObject, record: Container, ready: bool) -> 
         "restartCount": record.restarts,
         "started": record.handle is not None,
         "state": state,
-        "lastState": record.last_exit or {},
+        "lastState": {} if record.finished else record.last_exit or {},
     }
     if record.handle is not None:
         found["containerID"] = f"process://{record.handle.pid}"

@@ -160,6 +160,15 @@ RESOURCES: tuple[Resource, ...] = (
         (_STATUS, _SCALE),
     ),
     Resource("networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", True, _RW, ("netpol",)),
+    # stored as given, with no controller: what `gameday deploy` applies (a Job here starts no pod)
+    Resource("", "v1", "configmaps", "configmap", "ConfigMap", True, _RW, ("cm",)),
+    Resource("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, _RW, ("sa",)),
+    Resource("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", True, _RW),
+    Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", True, _RW),
+    Resource("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", False, _RW),
+    Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", False, _RW),
+    Resource("batch", "v1", "jobs", "job", "Job", True, _RW, (), frozenset(), (_STATUS,)),
+    Resource("batch", "v1", "cronjobs", "cronjob", "CronJob", True, _RW, ("cj",), frozenset(), (_STATUS,)),
     Resource(
         "events.k8s.io",
         "v1",
@@ -187,7 +196,9 @@ RESOURCES: tuple[Resource, ...] = (
     ),
 )
 
-GROUPS: tuple[tuple[str, str], ...] = (("apps", "v1"), ("events.k8s.io", "v1"), ("networking.k8s.io", "v1"))
+GROUPS: tuple[tuple[str, str], ...] = (
+    ("apps", "v1"), ("batch", "v1"), ("events.k8s.io", "v1"), ("networking.k8s.io", "v1"), ("rbac.authorization.k8s.io", "v1"),
+)
 
 
 def find(group: str, version: str, plural: str) -> Resource | None:

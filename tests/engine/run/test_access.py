@@ -28,7 +28,7 @@ def test_a_rehearsal_says_which_account_and_cluster_it_acts_on_and_journals_them
     done = run_gameday(sandbox, "rehearse", str(plan), timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"acts on aws: account 123456789012 as arn:aws:\S+, region us-east-1\n", done.stdout), done.stdout
-    assert re.search(r"acts on kubernetes: context \S+, http://127\.0\.0\.1:\d+, Kubernetes v\S+\n", done.stdout), done.stdout
+    assert re.search(r"acts on kubernetes: context \S+ \(http://127\.0\.0\.1:\d+\), Kubernetes v\S+\n", done.stdout), done.stdout
     journal = plans.folder / "report/rehearsal/journal.jsonl"
     started = json.loads(journal.read_text().splitlines()[0])
     assert [a["reach"] for a in started["access"]] == ["aws", "kubernetes"]
