@@ -139,7 +139,7 @@ def deploy(plan: str, schedule: str | None, namespace: str, image: str | None, d
     if dry_run:
         click.echo(to_yaml(objects), nl=False)
         return
-    api, cluster = cluster_client()
+    api, cluster = cluster_client("deploy")
     for applied in apply(objects, api, cluster):
         click.echo(applied.describe())
     what = f"CronJob on schedule {schedule!r}" if schedule else "Job"
@@ -154,7 +154,7 @@ def status(namespace: str) -> None:
     from gamedays.deploy.apply import cluster_client
     from gamedays.deploy.status import deployed, render
 
-    api, cluster = cluster_client()
+    api, cluster = cluster_client("status")
     click.echo(render(deployed(api, namespace, cluster), namespace, cluster))
 
 

@@ -34,12 +34,12 @@ class DeployRefused(UsageError):
     """The cluster (or a Job already there) refused the deploy; what was applied before is named."""
 
 
-def cluster_client() -> tuple[Any, str]:
+def cluster_client(command: str) -> tuple[Any, str]:
     """An API client for the current kubeconfig context (or in-cluster), and a description of that cluster."""
     try:
         return current_cluster()
     except NoCluster as exc:
-        raise UsageError(f"gameday deploy: no cluster to deploy to: {exc}") from None
+        raise UsageError(f"gameday {command}: no cluster: {exc}") from None
 
 
 def apply(objects: Sequence[dict[str, Any]], api: Any, cluster: str) -> list[Applied]:

@@ -136,4 +136,4 @@ def test_status_of_an_empty_namespace_says_so(cluster: Path):
 
 def test_no_kubeconfig_is_a_clear_error(tmp_path: Path, plan: Path):
     done = gameday(tmp_path / "missing", "status")
-    assert done.returncode == 2 and done.stderr.startswith("gameday deploy: no cluster to deploy to: no Kubernetes credentials"), done.stderr
+    assert done.returncode == 2 and done.stderr.startswith("gameday status: no cluster: no Kubernetes credentials"), done.stderr
