@@ -264,6 +264,14 @@ class NotificationFailed(_Event):
     error: str  # never the webhook URL
 
 
+class UploadFailed(_Event):
+    """The report folder could not be uploaded to object storage (the gameday went on; retried at the next boundary)."""
+
+    event: Literal["upload_failed"] = "upload_failed"
+    location: str  # s3://bucket/prefix
+    error: str  # what S3 or the network said; never a credential
+
+
 class Interrupted(_Event):
     event: Literal["interrupted"] = "interrupted"
     signal: str
@@ -292,6 +300,7 @@ Event = Annotated[
         DRWrites,
         DRFinished,
         NotificationFailed,
+        UploadFailed,
         Interrupted,
         GamedayFinished,
     ],
