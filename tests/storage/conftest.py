@@ -38,6 +38,16 @@ class S3:
     def objects(self, prefix: str) -> dict[str, bytes]:
         return {key: self.get(key) or b"" for key in self.keys(prefix)}
 
+    def drop_bucket(self) -> bool:
+        """Empty the bucket and delete it (an S3 outage, as gameday sees it); False when an upload got in between."""
+        for key in self.keys(""):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        try:
+            self.client.delete_bucket(Bucket=self.bucket)
+        except self.client.exceptions.ClientError:
+            return False
+        return True
+
     def put(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
 

@@ -113,3 +113,35 @@ def test_after_a_power_loss_mid_fault_recover_from_the_stored_journal_rolls_the_
     assert [(e["by"], e["succeeded"]) for e in played] == [("recover", True)], "recover's record was not stored"
     rollbacks = [key for key in s3.keys("reports/killed/experiments/") if ".recover." in key]
     assert rollbacks, "the Chaos Toolkit journal and log of recover's rollbacks were not stored"
+
+
+def test_s3_lost_mid_run_is_reported_and_retried_and_the_gameday_goes_on_and_undoes_its_fault(
+    sandbox: dict[str, str], plans: PlanWriter, s3: S3
+):
+    wait_ready_pods(sandbox, 3)
+    url = s3.url("reports/outage")
+    step = {"id": "scale", "uses": scale_to_zero_experiment(25), "hypothesis": ["dns-resolution"]}
+    plan = stored_plan(plans, [step], url)
+    process = gameday_process(sandbox, "run", str(plan))
+    try:
+        armed = wait_until(lambda: "fault_armed" in kinds(s3.get("reports/outage/journal.jsonl") or b""), 90, every=0.3)
+        assert armed, "the journal never reached S3"
+        assert wait_until(lambda: s3.drop_bucket(), 10, every=0.2), "the bucket could not be taken away"
+        assert wait_until(lambda: not shop_pods(sandbox), 30), "the fault never showed"
+        time.sleep(12)  # longer than the upload's tick: an upload meets the missing bucket
+        s3.client.create_bucket(Bucket=s3.bucket)  # S3 is back: the next boundary uploads again
+        out, err = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, out + err  # the gameday went on to its end
+    wait_ready_pods(sandbox, 3)  # and its rollbacks ran: the shop is back
+    assert f"upload to {url} failed (the gameday goes on; retried at the next step or in 10s): {url}: the bucket" in out
+    stored = events(s3.get("reports/outage/journal.jsonl") or b"")
+    failed = [e for e in stored if e["event"] == "upload_failed"]
+    assert len(failed) == 1 and failed[0]["location"] == url, failed  # journaled once per outage, then stored with the rest
+    assert stored[-1]["event"] == "gameday_finished"
+    assert s3.get("reports/outage/report.html") is not None
+    log = s3.get("reports/outage/gameday.log") or b""
+    assert f"upload to {url} failed".encode() in log and f"uploads to {url} resumed".encode() in log
