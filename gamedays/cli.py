@@ -267,7 +267,7 @@ def _gameday(
         answers = sys.stdin if sys.stdin is not None and sys.stdin.isatty() else None  # manual DR steps
         orchestrator = Orchestrator(
             loaded, target, mode=mode, report_dir=report_dir, out=sys.stdout, live=live, answers=answers,
-            delivery=integrations.delivery,
+            delivery=integrations.delivery, before_injection=integrations.fault_stored,
         )
         integrations.journal_through(orchestrator)
         result = orchestrator.run()

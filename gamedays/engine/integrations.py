@@ -110,6 +110,11 @@ class Integrations:
         if journal.exists():
             self._append(journal, pending)
 
+    def fault_stored(self) -> None:
+        """Before a fault is injected: its record uploaded (bounded wait; a slow or lost S3 is reported, not waited for)."""
+        if self.upload is not None and not self.upload.flush():
+            logger.warning("the fault's record is not yet stored in %s; the gameday goes on", self.upload.mirror.url)
+
     def publish(self) -> str | None:
         """The report folder uploaded once more, whole (with retries); None when it is all stored, else why not."""
         return self.upload.close() if self.upload is not None else None

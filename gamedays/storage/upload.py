@@ -7,6 +7,10 @@ upload's own thread, which pushes the working copy (:class:`gamedays.storage.mir
 so S3 never holds up the orchestrator, the monitor or the other listeners. If the process dies
 between two uploads, the stored journal misses at most the last ``every`` seconds.
 
+Before a fault is injected the orchestrator waits, at most ``FLUSH_TIMEOUT`` seconds, for the
+upload of its record (:meth:`LiveUpload.flush`): a pod lost right after the injection still
+leaves the fault, with its rollbacks, in the stored journal for ``gameday recover s3://...``.
+
 A failed upload never stops the gameday: it is logged, ``on_failure`` is told (once per run of
 failures: the run journals it, the terminal and the log show it), and the next boundary or tick
 tries again. :meth:`LiveUpload.close` uploads what is left, with a few retries.
@@ -39,6 +43,7 @@ from gamedays.storage.mirror import Mirror
 EVERY = 10.0  # seconds: the most of a journal a process dying between two uploads loses
 FINAL_ATTEMPTS = 3
 FINAL_PAUSE = 1.0  # seconds between the final attempts
+FLUSH_TIMEOUT = 5.0  # seconds a fault's injection waits for its record to be stored (S3 slow or down: it goes on)
 BOUNDARIES = (
     StepStarted, FaultArmed, RollbacksPlayed, StepFinished, GuardrailTripped,
     DRStarted, DRStepDone, DRFinished, Interrupted, GamedayFinished,
@@ -57,6 +62,9 @@ class LiveUpload:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False  # the last attempt failed: a new failure is not reported again
+        self._flushes = threading.Condition()
+        self._asked = 0  # flushes asked for
+        self._served = 0  # flushes that an attempt begun after them has served
         self._closed = False
         self.uploads = 0  # pushes that uploaded something (for tests and the log)
 
@@ -91,6 +99,17 @@ class LiveUpload:
                 return None
         return error
 
+    def flush(self, timeout: float = FLUSH_TIMEOUT) -> bool:
+        """Upload now and wait for it, at most ``timeout`` seconds; True when it went through in time."""
+        with self._flushes:
+            if self._thread is None:
+                return False
+            self._asked += 1
+            ask = self._asked
+            self._wake.set()
+            served = self._flushes.wait_for(lambda: self._served >= ask, timeout)
+            return served and not self._failing
+
     # ------------------------------------------------------------------ internals
 
     def _boundary(self, event: object, state: GamedayState) -> None:
@@ -102,7 +121,12 @@ class LiveUpload:
             if self._stopping.is_set():
                 return
             self._wake.clear()
+            with self._flushes:
+                serving = self._asked
             self._attempt(report=True)
+            with self._flushes:
+                self._served = serving
+                self._flushes.notify_all()
 
     def _attempt(self, *, report: bool) -> str:
         """One push; "" when it went through, else the error (logged; reported once per run of failures)."""
