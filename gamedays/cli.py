@@ -145,7 +145,9 @@ def deploy(plan: str, schedule: str | None, namespace: str, image: str | None, d
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False))
 def recover(folder: str) -> None:
-    """After the orchestrator was killed: play the rollbacks of every fault its journal left open."""
+    """After the orchestrator was killed: play the rollbacks of every fault its journal left open.
+
+    FOLDER is reports/<gameday>, or s3://bucket/prefix/<gameday> (the stored journal)."""
     import os
 
     from gamedays.engine.recover import Recovery, recover as recover_faults
@@ -296,7 +298,9 @@ def _gameday(
     help="Formats to write (repeatable); default: all. actions.md is always written.",
 )
 def report(folder: str, formats: tuple[str, ...]) -> None:
-    """Render the impact report of a gameday again from its journal (reports/<gameday>)."""
+    """Render the impact report of a gameday again from its journal (reports/<gameday>).
+
+    For s3://bucket/prefix/<gameday> the report is rendered in a local copy and stored back beside the journal."""
 
     from gamedays.loading.source import display_path
     from gamedays.reporting.render import FORMATS, render_report
@@ -320,7 +324,7 @@ def report(folder: str, formats: tuple[str, ...]) -> None:
 @click.option("--owner", metavar="NAME", help="Who owns the action (with --action); default: the commander.")
 @click.option("--author", metavar="NAME", help="Who took the note; default: $USER.")
 def note(folder: str, text: str, action: bool, owner: str | None, author: str | None) -> None:
-    """Add a team note to a gameday's report folder (reports/<gameday>), during the run or after it."""
+    """Add a team note to a gameday's report folder (reports/<gameday> or s3://...), during the run or after it."""
     import os
     import time
 
@@ -356,7 +360,7 @@ def actions_export(
     folder: str, fmt: str, output: str | None, everything: bool,
     github_repo: str | None, github_url: str, jira_project: str | None, jira_url: str | None,
 ) -> None:
-    """Export the follow-up actions of reports/<gameday>; never creates the same issue twice."""
+    """Export the follow-up actions of reports/<gameday> (or s3://...); never creates the same issue twice."""
     import os
     from pathlib import Path
 
