@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from gamedays.model.loaded import LoadedPlan
     from gamedays.journal.verdict import Verdict
     from gamedays.reporting.analysis import Analysis
+    from gamedays.storage.mirror import Mirror
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -161,17 +162,23 @@ def status(namespace: str) -> None:
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False))
 def recover(folder: str) -> None:
-    """After the orchestrator was killed: play the rollbacks of every fault its journal left open."""
+    """After the orchestrator was killed: play the rollbacks of every fault its journal left open.
+
+    FOLDER is reports/<gameday>, or s3://bucket/prefix/<gameday> (the stored journal)."""
     import os
-    from pathlib import Path
 
     from gamedays.engine.recover import Recovery, recover as recover_faults
     from gamedays.engine.report_lock import ReportLock
 
-    with ReportLock(Path(folder), "gameday recover") as lock:  # never while a run or another recover writes there
+    local, mirror = _folder_of(folder)
+    with ReportLock(local, "gameday recover") as lock:  # never while a run or another recover writes there
         if lock.previous is not None:
             click.echo(f"taking over the lock left by {lock.previous.describe()} (no longer running)")
-        results = recover_faults(Path(folder), os.environ, _existing_target)
+        _pull(mirror)
+        try:
+            results = recover_faults(local, os.environ, _existing_target)
+        finally:
+            _push(mirror)  # what recover journaled, also when it stopped half-way
     if not results:
         click.echo(f"{folder}: no fault is left open; nothing to recover")
         return
@@ -206,17 +213,25 @@ def _run_plan(
     loaded = load_plan(plan_path)
     check_confirmation(loaded.plan.environment, confirm)
     targeted = _target(loaded.plan.environment, os.environ)  # the sandbox extra checked before anything starts
+    mirror = None
+    if loaded.report_store is not None:  # the bucket and the credentials checked before anything starts
+        from gamedays.storage.bucket import checked_store
+        from gamedays.storage.mirror import Mirror
+
+        mirror = Mirror(checked_store(loaded.report_store), loaded.report_dir)
     # one writer per gameday: a rehearsal locks the same folder as the run (its journal lives below it);
     # taken before anything starts, is injected, or renames a journal
     with ReportLock(loaded.report_dir, "gameday rehearse" if rehearsal else "gameday run") as lock, _run_signals():
         if lock.previous is not None:
             click.echo(f"taking over the lock left by {lock.previous.describe()} (no longer running)")
+        if mirror is not None:
+            mirror.pull()  # the stored folder's earlier journal, notes and actions.yaml, the siblings' reports
         click.echo(plan_summary(loaded))
         mode = Mode.REHEARSAL if rehearsal else Mode.RUN
         report_dir = loaded.report_dir / "rehearsal" if rehearsal else loaded.report_dir
         integrations = Integrations(  # webhooks resolved, metrics port bound: errors before the gameday starts
             loaded, os.environ, report_dir=report_dir, log_format=LogFormat(log_format),
-            metrics_host=metrics_host, metrics_port=metrics_port,
+            metrics_host=metrics_host, metrics_port=metrics_port, mirror=mirror,
         )
         with integrations:
             try:
@@ -271,7 +286,7 @@ def _gameday(
         answers = sys.stdin if sys.stdin is not None and sys.stdin.isatty() else None  # manual DR steps
         orchestrator = Orchestrator(
             loaded, target, mode=mode, report_dir=report_dir, out=sys.stdout, live=live, answers=answers,
-            delivery=integrations.delivery,
+            delivery=integrations.delivery, before_injection=integrations.fault_stored,
         )
         integrations.journal_through(orchestrator)
         result = orchestrator.run()
@@ -280,7 +295,16 @@ def _gameday(
     click.echo(f"\njournal: {display_path(result.journal)}")
     rendered = render_report(report_dir, [f.value for f in loaded.plan.report.formats])
     click.echo("report:  " + ", ".join(display_path(p) for p in rendered.paths))
-    integrations.finish(result.journal, display_path(rendered.folder), [a.title for a in rendered.report.actions])
+    stored = integrations.upload.mirror if integrations.upload is not None else None
+    where = _stored_url(stored, report_dir) if stored is not None else display_path(rendered.folder)
+    integrations.finish(result.journal, where, [a.title for a in rendered.report.actions])
+    if stored is not None:
+        error = integrations.publish()
+        if error:
+            click.echo(f"gameday: the report folder is not stored whole in {stored.url}: {error}; "
+                       f"it is all in {display_path(stored.folder)} (the gameday's outcome stands)", err=True)
+        else:
+            click.echo(f"stored:  {where}")
     return result.verdict, rendered.analysis
 
 
@@ -291,15 +315,21 @@ def _gameday(
     help="Formats to write (repeatable); default: all. actions.md is always written.",
 )
 def report(folder: str, formats: tuple[str, ...]) -> None:
-    """Render the impact report of a gameday again from its journal (reports/<gameday>)."""
-    from pathlib import Path
+    """Render the impact report of a gameday again from its journal (reports/<gameday>).
+
+    For s3://bucket/prefix/<gameday> the report is rendered in a local copy and stored back beside the journal."""
 
     from gamedays.loading.source import display_path
     from gamedays.reporting.render import FORMATS, render_report
 
-    rendered = render_report(Path(folder), formats or FORMATS)
+    local, mirror = _folder_of(folder)
+    _pull(mirror)
+    rendered = render_report(local, formats or FORMATS)
+    _push(mirror)  # back beside the journal, where the run put them
     for path in rendered.paths:
-        click.echo(display_path(path))
+        click.echo(_stored_url(mirror, path) if mirror is not None else display_path(path))
+    if mirror is not None:
+        click.echo(f"local copy: {display_path(local)}")
     click.echo(f"gameday {rendered.outcome.value}")
     raise SystemExit(int(rendered.exit_code))
 
@@ -311,19 +341,22 @@ def report(folder: str, formats: tuple[str, ...]) -> None:
 @click.option("--owner", metavar="NAME", help="Who owns the action (with --action); default: the commander.")
 @click.option("--author", metavar="NAME", help="Who took the note; default: $USER.")
 def note(folder: str, text: str, action: bool, owner: str | None, author: str | None) -> None:
-    """Add a team note to a gameday's report folder (reports/<gameday>), during the run or after it."""
+    """Add a team note to a gameday's report folder (reports/<gameday> or s3://...), during the run or after it."""
     import os
     import time
-    from pathlib import Path
 
     from gamedays.loading.source import display_path
     from gamedays.reporting.notes import append_note, check_report_folder, make_note
 
-    check_report_folder(Path(folder))
+    local, mirror = _folder_of(folder)
+    _pull(mirror)
+    check_report_folder(local)
     taken = make_note(text, author=author or os.environ.get("USER") or "unknown", at=time.time(), action=action, owner=owner)
-    path = append_note(Path(folder), taken)
+    path = append_note(local, taken)
+    _push(mirror)
     what = f"action note (owner {taken.owner})" if taken.action and taken.owner else ("action note" if taken.action else "note")
-    click.echo(f"{what} by {taken.author} added to {display_path(path)}; `gameday report {folder}` shows it")
+    shown = _stored_url(mirror, path) if mirror is not None else display_path(path)
+    click.echo(f"{what} by {taken.author} added to {shown}; `gameday report {folder}` shows it")
 
 
 @cli.group()
@@ -344,7 +377,7 @@ def actions_export(
     folder: str, fmt: str, output: str | None, everything: bool,
     github_repo: str | None, github_url: str, jira_project: str | None, jira_url: str | None,
 ) -> None:
-    """Export the follow-up actions of reports/<gameday>; never creates the same issue twice."""
+    """Export the follow-up actions of reports/<gameday> (or s3://...); never creates the same issue twice."""
     import os
     from pathlib import Path
 
@@ -352,7 +385,9 @@ def actions_export(
     from gamedays.reporting import trackers
     from gamedays.reporting.export import ExportFormat, read_tracked_actions, render
 
-    listed = read_tracked_actions(Path(folder), everything)
+    local, mirror = _folder_of(folder)
+    _pull(mirror)
+    listed = read_tracked_actions(local, everything)
     chosen = [trackers.github(github_repo, os.environ, github_url)] if github_repo else []
     if jira_project:
         chosen.append(trackers.jira(jira_project, os.environ, jira_url))
@@ -363,9 +398,13 @@ def actions_export(
             click.echo(f"{len(listed.actions)} action(s) written to {output}")
         else:
             click.echo(text, nl=False)
-    for tracker in chosen:
-        for tracked in trackers.export_to(tracker, Path(folder), listed):
-            click.echo(f"{tracked.action} {'created' if tracked.created else 'already tracked'}: {tracked.url}")
+    try:
+        for tracker in chosen:
+            for tracked in trackers.export_to(tracker, local, listed):
+                click.echo(f"{tracked.action} {'created' if tracked.created else 'already tracked'}: {tracked.url}")
+    finally:
+        if chosen:
+            _push(mirror)  # tracker.json: the issues created, so none is created twice from another machine
 
 
 @cli.group()
@@ -440,6 +479,44 @@ def sandbox_down(name: str) -> None:
         click.echo(f"sandbox {name!r} stopped")
     else:
         click.echo(f"sandbox {name!r} was not running")
+
+
+def _folder_of(folder: str) -> tuple[Path, Mirror | None]:
+    """A report folder named on the command line: a local path, or ``s3://...`` (its bucket checked) and its working copy."""
+    from gamedays.model.location import is_s3_url
+
+    if not is_s3_url(folder):
+        return Path(folder), None
+    from gamedays.storage.bucket import bucket_of
+    from gamedays.storage.mirror import Mirror
+
+    mirror = Mirror(bucket_of(folder))
+    return mirror.folder, mirror
+
+
+def _pull(mirror: Mirror | None) -> None:
+    """The stored folder into its working copy; StorageError when it holds no journal."""
+    if mirror is None:
+        return
+    from gamedays.journal.io import JOURNAL
+    from gamedays.storage.bucket import StorageError
+
+    mirror.pull()
+    if not (mirror.folder / JOURNAL).is_file():
+        hint = f"; a rehearsal's journal is in {mirror.url}/rehearsal" if (mirror.folder / "rehearsal" / JOURNAL).is_file() else ""
+        raise StorageError(f"{mirror.url}: no {JOURNAL} there (a gameday whose report.out is this folder writes it){hint}")
+
+
+def _push(mirror: Mirror | None) -> None:
+    if mirror is not None:
+        mirror.push()
+
+
+def _stored_url(mirror: Mirror | None, path: Path) -> str:
+    """Where ``path`` of the working copy is stored."""
+    assert mirror is not None
+    relative = Path(path).relative_to(mirror.folder).as_posix()
+    return mirror.url if relative == "." else f"{mirror.url}/{relative}"
 
 
 def _require_sandbox(what: str) -> None:
@@ -590,7 +667,7 @@ def _crash_log(exc: BaseException) -> Path:
     import time
     import traceback
 
-    from gamedays.sandbox.registry import home
+    from gamedays.home import home
 
     text = "".join(traceback.format_exception(exc))
     name = f"internal-error-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"

@@ -40,6 +40,7 @@ E2E: tuple[str, ...] = (
     "tests/faults/",
     "tests/sandbox/",
     "tests/sli/",
+    "tests/storage/",
     "tests/notify/test_notifier.py",
     "tests/notify/test_webhook.py",
     "tests/reporting/test_browser.py",

@@ -151,6 +151,8 @@ def _pod(name: str, files: Bundle, keys: dict[str, str], environment: str, image
             "image": image,
             "command": ["sh", "-c", run],
             "workingDir": WORKDIR,
+            # gameday's state (the local copy of a report folder in S3) in the writable emptyDir
+            "env": [{"name": "GAMEDAY_HOME", "value": f"{WORKDIR}/.gameday"}],
             "volumeMounts": [{"name": "files", "mountPath": FILES, "readOnly": True},
                              {"name": "work", "mountPath": WORKDIR}],
         }],

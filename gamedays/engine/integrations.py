@@ -2,16 +2,19 @@
 
 Everything that can be wrong with them is found before the gameday starts: an
 unset webhook variable (named with the plan's file:line), a metrics port in use.
-The listeners are the orchestrator's; a notification given up is journaled
-through the orchestrator while it runs (``record_external``), and appended to
-the journal once the run is over otherwise, so the report and a later
-re-render see it.
+The listeners are the orchestrator's; a notification given up (or an upload to
+object storage that failed) is journaled through the orchestrator while it runs
+(``record_external``), and appended to the journal once the run is over otherwise,
+so the report and a later re-render see it. With ``report.out`` in object storage
+the report folder is uploaded as it grows (:class:`gamedays.storage.upload.LiveUpload`)
+and once more at the end (:meth:`Integrations.publish`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -24,10 +27,12 @@ from gamedays.engine.metrics import DEFAULT_HOST, DEFAULT_PORT, MetricsServer, R
 from gamedays.engine.run import Orchestrator
 from gamedays.loading.source import display_path, read_yaml
 from gamedays.model.errors import InvalidInput, Problem
-from gamedays.model.events import NotificationFailed
+from gamedays.model.events import Event, UploadFailed
 from gamedays.model.loaded import LoadedPlan
 from gamedays.notify.messages import closing
 from gamedays.notify.notifier import Notifier, WebhookNotConfigured
+from gamedays.storage.mirror import Mirror
+from gamedays.storage.upload import LiveUpload
 
 NOTIFY_CLOSE_TIMEOUT = 10.0  # seconds the last messages may take once the report is written
 logger = logging.getLogger(__name__)
@@ -44,13 +49,14 @@ class Integrations:
         metrics_host: str = DEFAULT_HOST,
         metrics_port: int | None = DEFAULT_PORT,
         notify_timeout: float = NOTIFY_CLOSE_TIMEOUT,
+        mirror: Mirror | None = None,
     ) -> None:
         self._lock = threading.Lock()
-        self._pending: list[NotificationFailed] = []
-        self._record: Callable[[NotificationFailed], bool] | None = None
+        self._pending: list[Event] = []
+        self._record: Callable[[Event], bool] | None = None
         self._notify_timeout = notify_timeout
         self._closed = False
-        self.notifier = _notifier(loaded, env, self._notification_failed)  # raises before anything started
+        self.notifier = _notifier(loaded, env, self._external)  # raises before anything started
         self.delivery = Delivery()  # the orchestrator's listeners: these, and its terminal view
         self.metrics = RunMetrics(__version__, self.delivery.read)
         self.server = MetricsServer(self.metrics.render, metrics_host, metrics_port) if metrics_port is not None else None
@@ -67,6 +73,10 @@ class Integrations:
         self.events.subscribe(self.delivery.hooks)
         self.notifier.subscribe(self.delivery.hooks)
         self.notifier.start()
+        self.upload = LiveUpload(mirror, self._upload_failed) if mirror is not None else None
+        if self.upload is not None:
+            self.upload.subscribe(self.delivery.hooks)
+            self.upload.start()
 
     @property
     def metrics_url(self) -> str | None:
@@ -100,13 +110,27 @@ class Integrations:
         if journal.exists():
             self._append(journal, pending)
 
+    def fault_stored(self) -> None:
+        """Before a fault is injected: its record uploaded (bounded wait; a slow or lost S3 is reported, not waited for)."""
+        if self.upload is not None and not self.upload.flush():
+            logger.warning("the fault's record is not yet stored in %s; the gameday goes on", self.upload.mirror.url)
+
+    def publish(self) -> str | None:
+        """The report folder uploaded once more, whole (with retries); None when it is all stored, else why not."""
+        return self.upload.close() if self.upload is not None else None
+
     def close(self) -> None:
-        """Stop everything (also after an error): notifications still queued get their bounded chance."""
+        """Stop everything (also after an error): notifications still queued get their bounded chance,
+        and the report folder one last upload."""
         with self._lock:
             unfinished = not self._closed
             self._closed = True
         if unfinished:
             self.notifier.close(min(self._notify_timeout, 5.0))
+        if self.upload is not None:
+            error = self.upload.close()
+            if error:
+                logger.error("the report folder was not uploaded whole: %s", error)
         self._stop_server()
         self.logging.close()
 
@@ -118,7 +142,12 @@ class Integrations:
 
     # ------------------------------------------------------------------ internals
 
-    def _notification_failed(self, event: NotificationFailed) -> None:
+    def _upload_failed(self, error: str) -> None:
+        assert self.upload is not None
+        self._external(UploadFailed(at=time.time(), location=self.upload.mirror.url, error=error))
+
+    def _external(self, event: Event) -> None:
+        """An event of the integrations themselves: journaled through the orchestrator, or kept for the end."""
         with self._lock:
             record = self._record
             if record is None:
@@ -132,7 +161,7 @@ class Integrations:
             with self._lock:
                 self._pending.append(event)
 
-    def _append(self, journal: Path, events: list[NotificationFailed]) -> None:
+    def _append(self, journal: Path, events: list[Event]) -> None:
         if not events:
             return
         try:
@@ -149,7 +178,7 @@ class Integrations:
             self.server.stop()
 
 
-def _notifier(loaded: LoadedPlan, env: Mapping[str, str], on_failure: Callable[[NotificationFailed], None]) -> Notifier:
+def _notifier(loaded: LoadedPlan, env: Mapping[str, str], on_failure: Callable[[Event], None]) -> Notifier:
     try:
         return Notifier(loaded.plan.notify, env, on_failure)
     except WebhookNotConfigured as exc:

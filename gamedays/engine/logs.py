@@ -38,6 +38,7 @@ from gamedays.model.events import (
     GuardrailTripped,
     Interrupted,
     NotificationFailed,
+    UploadFailed,
     PhaseStarted,
     RollbacksPlayed,
     SampleTaken,
@@ -255,6 +256,8 @@ def describe(event: BaseModel) -> tuple[int, str] | None:
         return warn, f"sampling of {event.slo} fell behind (the machine stalled): {event.skipped} ticks skipped, not sampled"
     if isinstance(event, NotificationFailed):
         return warn, f"notification to {event.channel} about {event.about} failed after {event.attempts} attempts: {event.error}"
+    if isinstance(event, UploadFailed):
+        return warn, f"upload to {event.location} failed (the gameday goes on; retried at the next boundary): {event.error}"
     if isinstance(event, Interrupted):
         return warn, f"interrupted by {event.signal}: rolling back and closing the journal"
     if isinstance(event, GamedayFinished):
@@ -264,7 +267,7 @@ def describe(event: BaseModel) -> tuple[int, str] | None:
 
 DESCRIBED = (
     GamedayStarted, PhaseStarted, StepStarted, FaultArmed, ExperimentProgress, GuardrailTripped, RollbacksPlayed,
-    StepFinished, DRStarted, DRStepDone, DRWrites, DRFinished, NotificationFailed, Interrupted, GamedayFinished,
+    StepFinished, DRStarted, DRStepDone, DRWrites, DRFinished, NotificationFailed, UploadFailed, Interrupted, GamedayFinished,
     SamplingBehind,
 )
 

@@ -26,6 +26,7 @@ from gamedays.model.events import (
     DRStepDone,
     DRWrites,
     NotificationFailed,
+    UploadFailed,
     ExperimentProgress,
     GamedayFinished,
     GamedayStarted,
@@ -167,6 +168,7 @@ _LINES: dict[type, Callable[[Any, GamedayState], str | None]] = {
     DRWrites: _dr_line,
     DRFinished: _dr_line,
     NotificationFailed: lambda e, s: f"notification to {e.channel} about {e.about} failed after {e.attempts} attempts: {e.error}",
+    UploadFailed: lambda e, s: f"upload to {e.location} failed (the gameday goes on; retried at the next step or in 10s): {e.error}",
     Interrupted: lambda e, s: f"interrupted by {e.signal}: rolling back and closing the journal",
     GamedayFinished: lambda e, s: f"finished: {e.outcome.value} (exit code {e.exit_code})",
 }

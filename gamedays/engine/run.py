@@ -96,6 +96,7 @@ class Orchestrator:
         preflight_timeout: float = 20.0,
         delivery: Delivery | None = None,
         answers: TextIO | None = None,
+        before_injection: Callable[[], object] | None = None,
     ) -> None:
         self.loaded = loaded
         self.plan = loaded.plan
@@ -130,6 +131,8 @@ class Orchestrator:
         if answers is not None and out is not None:
             self._confirm = TerminalConfirmer(answers, out, pause=progress.paused if progress is not None else None)
         self._dr_ids = check_ids(loaded.disaster_recovery)
+        # once a fault is journaled, before it can be injected (the stored journal's upload: bounded, never fails)
+        self._before_injection = before_injection
 
     # ------------------------------------------------------------------ public
 
@@ -313,6 +316,8 @@ class Orchestrator:
                 ctk_journal=str(spec.journal_path.relative_to(self.report_dir)),
             )
         )
+        if self._before_injection is not None and not spec.dry:
+            self._before_injection()
         self.guardrails.arm()
         process = ExperimentProcess(spec, on_event=lambda event: self._on_child(step.id, event))
         process.start()

@@ -34,6 +34,7 @@ from gamedays.model.events import (
     GuardrailTripped,
     Interrupted,
     NotificationFailed,
+    UploadFailed,
     PhaseStarted,
     RollbacksPlayed,
     SampleTaken,
@@ -133,6 +134,7 @@ class GamedayState:
     current_check: str | None = None
     armed: list[str] = field(default_factory=list)  # steps whose fault was armed (not in a dry run), in order
     notifications_failed: list[NotificationFailed] = field(default_factory=list)
+    uploads_failed: list[UploadFailed] = field(default_factory=list)
     aborts: int = 0
     events: int = 0
     began: float | None = None  # the earliest and latest ``at`` of any event
@@ -298,6 +300,9 @@ class GamedayState:
     def _notification_failed(self, event: NotificationFailed) -> None:
         self.notifications_failed.append(event)
 
+    def _upload_failed(self, event: UploadFailed) -> None:
+        self.uploads_failed.append(event)
+
     def _interrupted(self, event: Interrupted) -> None:
         if self.interruption is None:
             self.interruption = event
@@ -330,6 +335,7 @@ _APPLY: dict[type, Callable[[GamedayState, Any], None]] = {
     DRWrites: GamedayState._dr_writes,
     DRFinished: GamedayState._dr_finished,
     NotificationFailed: GamedayState._notification_failed,
+    UploadFailed: GamedayState._upload_failed,
     Interrupted: GamedayState._interrupted,
     GamedayFinished: GamedayState._gameday_finished,
 }

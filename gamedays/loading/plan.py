@@ -24,11 +24,12 @@ from gamedays.loading.experiments import (
 )
 from gamedays.loading.fit import reach_problems
 from gamedays.loading.reach import declared_reach, experiment_document
-from gamedays.loading.report_folder import report_folder
+from gamedays.loading.report_folder import report_folder, report_store, store_mirror
 from gamedays.loading.source import Document, check_experiment_file, display_path, read_yaml, resolve
 from gamedays.loading.validation import validate_document
 from gamedays.model.errors import InvalidInput, Problem
 from gamedays.model.loaded import LoadedPlan, ResolvedDR, ResolvedStep
+from gamedays.model.location import is_s3_url
 from gamedays.model.plan import Plan
 from gamedays.model.playbook import Playbook, activity_experiment, probe_experiment
 from gamedays.model.slo import SLOCatalog
@@ -81,6 +82,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
     problems.extend(reach_problems(doc, plan, steps, recovery))
 
     report_dir = _collect(problems, lambda: _report_dir(doc, base, plan))
+    store = _collect(problems, lambda: report_store(doc, plan))
     if problems:
         raise InvalidInput(problems)
     assert catalog is not None
@@ -91,7 +93,8 @@ def load_plan(path: str | Path) -> LoadedPlan:
         catalog=catalog,
         steps=tuple(steps.values()),
         disaster_recovery=tuple(recovery.values()),
-        report_dir=report_dir,
+        report_dir=store_mirror(store) if store is not None else _present(report_dir),
+        report_store=store,
     )
 
 
@@ -178,6 +181,11 @@ def _hint(name: str, known: set[str]) -> str:
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
+def _present(value: Path | None) -> Path:
+    assert value is not None  # no problem was found, so the folder was resolved
+    return value
+
+
 def _collect(problems: list[Problem], load: Any) -> Any:
     try:
         return load()
@@ -186,7 +194,9 @@ def _collect(problems: list[Problem], load: Any) -> Any:
         return None
 
 
-def _report_dir(doc: Document, base: Path, plan: Plan) -> Path:
+def _report_dir(doc: Document, base: Path, plan: Plan) -> Path | None:
+    if plan.report.out and is_s3_url(plan.report.out):
+        return None  # report_store's
     written = plan.report.out or f"../reports/{plan.gameday}"
     named_at = (doc.name, doc.line(("report", "out") if plan.report.out else ("gameday",)))
     return report_folder(base, written, named_at)

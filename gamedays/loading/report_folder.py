@@ -2,6 +2,9 @@
 
 A run writes its journal, logs and reports there, and ``gameday report`` rewrites
 them: the folder must be absent, empty, or hold only what gameday itself writes.
+``report.out`` may also name a folder in object storage, ``s3://bucket/prefix/<gameday>``
+(:func:`report_store`): the run then works in a local copy of it (:func:`store_mirror`),
+uploaded as it grows (gamedays.storage).
 """
 
 from __future__ import annotations
@@ -10,8 +13,11 @@ import fnmatch
 import os
 from pathlib import Path
 
-from gamedays.loading.source import resolve
+from gamedays.home import s3_mirror
+from gamedays.loading.source import Document, resolve
 from gamedays.model.errors import InvalidInput, Problem
+from gamedays.model.location import ALLOWED as S3_ALLOWED, ReportStore, is_s3_url, parse_s3_url
+from gamedays.model.plan import Plan
 
 # what a run, a rehearsal, `gameday report` and `gameday actions` write in a report folder
 WRITTEN_FILES = (
@@ -43,6 +49,23 @@ def report_folder(base: Path, written: str, named_at: tuple[str, int]) -> Path:
     if reason is None:
         return folder
     raise InvalidInput([Problem(*named_at, f"report.out: {written!r} ({folder}) is {reason}; {ALLOWED}")])
+
+
+def report_store(doc: Document, plan: Plan) -> ReportStore | None:
+    """``report.out`` as a folder in object storage (None for a local folder); InvalidInput at its line when malformed."""
+    written = plan.report.out
+    if not written or not is_s3_url(written):
+        return None
+    named_at = (doc.name, doc.line(("report", "out")))
+    try:
+        return ReportStore(parse_s3_url(written), named_at)
+    except ValueError as exc:
+        raise InvalidInput([Problem(*named_at, f"report.out: {exc}; {S3_ALLOWED}")]) from None
+
+
+def store_mirror(store: ReportStore) -> Path:
+    """The local working copy of the stored report folder, under $GAMEDAY_HOME/s3/."""
+    return s3_mirror(store.location.bucket, store.location.prefix)
 
 
 def _refusal(resolved: Path, written: Path) -> str | None:

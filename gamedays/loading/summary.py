@@ -39,7 +39,10 @@ def plan_summary(loaded: LoadedPlan) -> str:
     lines.append(f"  guardrails   {budget}; abort when {abort} breaches for {guard.tolerate}")
     duration = loaded.estimated_duration()
     lines.append(f"  duration     about {duration.expected} expected; at most {duration.longest} if every deadline is reached")
-    lines.append(f"  report       {display_path(loaded.report_dir)}")
+    if loaded.report_store is not None:
+        lines.append(f"  report       {loaded.report_store.location.url} (working copy {display_path(loaded.report_dir)})")
+    else:
+        lines.append(f"  report       {display_path(loaded.report_dir)}")
     if plan.components:
         lines.append("  R-4          key components and their DR playbooks:")
         for component in plan.components:

@@ -274,6 +274,14 @@ class NotificationFailed(_Event):
     error: str  # never the webhook URL
 
 
+class UploadFailed(_Event):
+    """The report folder could not be uploaded to object storage (the gameday went on; retried at the next boundary)."""
+
+    event: Literal["upload_failed"] = "upload_failed"
+    location: str  # s3://bucket/prefix
+    error: str  # what S3 or the network said; never a credential
+
+
 class Interrupted(_Event):
     event: Literal["interrupted"] = "interrupted"
     signal: str
@@ -302,6 +310,7 @@ Event = Annotated[
         DRWrites,
         DRFinished,
         NotificationFailed,
+        UploadFailed,
         Interrupted,
         GamedayFinished,
     ],

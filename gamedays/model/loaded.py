@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from gamedays.model.components import Component, uncovered
 from gamedays.model.declaration import ReachDeclaration
 from gamedays.model.estimate import NOTHING, Estimate, activities_estimate
+from gamedays.model.location import ReportStore
 from gamedays.model.plan import DRCheck, Plan, Step
 from gamedays.model.playbook import Playbook
 from gamedays.model.slo import SLO, SLOCatalog
@@ -68,7 +69,8 @@ class LoadedPlan:
     catalog: SLOCatalog
     steps: tuple[ResolvedStep, ...]
     disaster_recovery: tuple[ResolvedDR, ...]
-    report_dir: Path
+    report_dir: Path  # the report folder; for report.out s3://..., its local working copy (gamedays.home.s3_mirror)
+    report_store: ReportStore | None = None  # report.out in object storage: the folder report_dir is uploaded to
 
     def slos_in_use(self) -> tuple[SLO, ...]:
         """Every SLO the plan names (hypotheses and guardrails), in catalog order."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from gamedays.home import home
 from gamedays.model.errors import SandboxError
 from gamedays.processes import alive, wait_gone
 from gamedays.sandbox import processes
@@ -29,11 +30,6 @@ DEFAULT_NAME = "default"
 class Running:
     info: SandboxInfo
     pid: int
-
-
-def home(env: Mapping[str, str] = os.environ) -> Path:
-    configured = env.get("GAMEDAY_HOME")
-    return Path(configured) if configured else Path.home() / ".local" / "state" / "gameday"
 
 
 def directory_of(name: str, env: Mapping[str, str] = os.environ) -> Path:
