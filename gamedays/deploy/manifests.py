@@ -26,7 +26,8 @@ DEADLINE_MARGIN = 600  # seconds on top of the plan's longest duration: start-up
 TTL_AFTER_FINISHED = 7 * 86400  # a finished Job (and its pod's logs) stays a week
 STARTING_DEADLINE = 300  # a scheduled run more than 5 minutes late is skipped
 MAX_NAME = 52  # a CronJob's name (its Jobs add 11 characters to it)
-WORKDIR = "/work"
+WORKDIR = "/work"  # the runner image's (Dockerfile) working directory: an emptyDir in the pod
+RUNNER_UID = 10001  # the runner image's unprivileged user
 FILES = "/gameday/files"
 APP_LABEL = "app.kubernetes.io/name"  # "gameday" on every object, and on the Job's pods: what `gameday status` lists
 PLAN_LABEL = "gameday/plan"  # the plan's gameday id
@@ -146,11 +147,13 @@ def _pod(name: str, files: Bundle, keys: dict[str, str], environment: str, image
     return {
         "serviceAccountName": name,
         "restartPolicy": "Never",
+        "securityContext": {"runAsNonRoot": True, "runAsUser": RUNNER_UID, "runAsGroup": RUNNER_UID, "fsGroup": RUNNER_UID},
         "containers": [{
             "name": "gameday",
             "image": image,
             "command": ["sh", "-c", run],
             "workingDir": WORKDIR,
+            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
             # gameday's state (the local copy of a report folder in S3) in the writable emptyDir
             "env": [{"name": "GAMEDAY_HOME", "value": f"{WORKDIR}/.gameday"}],
             "volumeMounts": [{"name": "files", "mountPath": FILES, "readOnly": True},
