@@ -116,7 +116,7 @@ def test_an_experiment_or_playbook_without_reach_runs_only_in_the_sandbox(tree, 
         f"plans/p.yaml:{line_of(path, 'playbook:')}: disaster_recovery[0].playbook: playbooks/undeclared.yaml:1 "
         "declares no reach, so it cannot run in environment 'staging' (declare it with the playbook's keys "
         "reach: [...] and permissions: {...} (reach allowed: sandbox, local-host, postgres, kubernetes, aws, rfc2136)); "
-        "playbooks covering dns-zone that act on real infrastructure: playbooks/dns.yaml (rfc2136)",
+        "playbooks covering dns-zone that act on real infrastructure: playbooks/dns.yaml (rfc2136), playbooks/route53-zone.yaml (aws)",
     ]
 
 
