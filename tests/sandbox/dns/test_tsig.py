@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Iterator
 
 import dns.message
@@ -27,7 +26,7 @@ from gamedays.sandbox.ports import LOOPBACK
 from gamedays.sli.writers import WriterError, writer_for
 from tests.sandbox.dns.dnsclient import PG_PORT, ZONE
 
-SECRET = base64.b64encode(os.urandom(32)).decode()
+SECRET = base64.b64encode(b"the sandbox test key, not a secret").decode()  # fixed: xdist workers must collect the same ids
 KEY = TsigKey("gameday-key", "hmac-sha256", SECRET)
 DB_SRV = f"0 0 {PG_PORT} pg-0.shop.internal."
 
