@@ -101,7 +101,7 @@ def restore_hosted_zone(
     change_ids = _change(client, zone_id, name, changes, f"gameday DR recovery: restore from {Path(path).name}")
     _wait_insync(client, change_ids, float(insync_timeout), name)
     after = {_key(rrset): rrset for rrset in _record_sets(client, zone_id, name) if not _kept(rrset, name)}
-    wrong = sorted(" ".join(key) for key in set(after) ^ set(wanted) | {k for k in wanted if after.get(k) != wanted[k]})
+    wrong = sorted(" ".join(key) for key in set(after) | set(wanted) if after.get(key) != wanted.get(key))
     if wrong:
         raise _failed(f"hosted zone {name} ({zone_id}) does not hold what was restored from {path}: {', '.join(wrong)}")
     log.info("restored %s (%s) from %s: %d put back, %d removed", name, zone_id, path, len(restored), len(removed))

@@ -68,21 +68,14 @@ class TsigKey:
         return message
 
 
-def reference_problem(reference: object) -> str | None:
-    """Why ``reference`` is not a key reference (``env:NAME``), or None."""
-    try:
-        parse_secret_ref(reference)
-    except ValueError:
-        return f"tsig_key must be a reference such as {DEFAULT_REFERENCE} (the key itself is never written down)"
-    return None
-
-
 def key_from(reference: str | None, env: Mapping[str, str]) -> TsigKey | None:
     """The key the reference names (None: the default one), read from ``env``; None when it is unset or empty."""
-    problem = reference_problem(reference if reference is not None else DEFAULT_REFERENCE)
-    if problem is not None:
-        raise TsigKeyError(problem)
-    variable = parse_secret_ref(reference if reference is not None else DEFAULT_REFERENCE).env
+    try:
+        variable = parse_secret_ref(reference if reference is not None else DEFAULT_REFERENCE).env
+    except ValueError:
+        raise TsigKeyError(
+            f"tsig_key must be a reference such as {DEFAULT_REFERENCE} (the key itself is never written down)"
+        ) from None
     value = env.get(variable, "")
     return TsigKey.parse(value, variable) if value.strip() else None
 

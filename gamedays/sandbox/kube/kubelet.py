@@ -207,7 +207,7 @@ class Kubelet:
     def _reap_dead(self) -> None:
         """Processes that died on their own: record the exit and schedule the restart."""
         now = time.monotonic()
-        died: list[tuple[Container, int | None]] = []
+        died: list[tuple[Container, int | None, bool]] = []  # the record, its exit code, exited for good
         with self._lock:
             for uid, record in list(self._containers.items()):
                 if uid in self._terminating or record.handle is None or self._runtime.is_alive(record.handle):
@@ -230,7 +230,7 @@ class Kubelet:
                 }
                 if record.restart_policy == "Never" or (record.restart_policy == "OnFailure" and code == 0):
                     self._containers[uid] = replace(record, handle=None, ready=False, last_exit=exited, finished=True)
-                    died.append((record, code))
+                    died.append((record, code, True))
                     continue
                 self._containers[uid] = replace(
                     record,
@@ -243,12 +243,12 @@ class Kubelet:
                     waiting_reason="CrashLoopBackOff" if backoff else "",
                     waiting_message=(f"back-off {backoff:.1f}s restarting failed container" if backoff else ""),
                 )
-                died.append((record, code))
-        for record, code in died:
+                died.append((record, code, False))
+        for record, code, finished in died:
             assert record.handle is not None
             self._runtime.stop(record.handle, 0)  # reap it and sweep its process group
             pod = self._store.get("pods", record.namespace, record.name)
-            if self._containers.get(record.uid, record).finished:
+            if finished:
                 logger.info("pod %s/%s: process %d exited with %s, for good (restartPolicy %s)",
                             record.namespace, record.name, record.handle.pid, code, record.restart_policy)
                 continue
