@@ -205,6 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "shop-balancer/1"
     timeout = 30
+    _started: float | None = None  # while a proxied request is not counted yet
     server: LoopbackHTTPServer[BalancerApp]
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
@@ -217,15 +218,21 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/-/"):
             self._own(app)
             return
-        started = time.perf_counter()
+        self._started = time.perf_counter()
         try:
-            status = self._proxy(app)
+            self._proxy(app)
         except OSError as exc:  # the client went away while we answered
             logger.debug("could not answer %s %s: %s", self.command, self.path, exc)
             self.close_connection = True
-            status = 499
+            self._count(app, 499)
+
+    def _count(self, app: BalancerApp, status: int) -> None:
+        """Count a proxied request once, before its answer is sent: a client that has it finds it in /-/metrics."""
+        if self._started is None:
+            return
         app.requests.inc(self.command, str(status))
-        app.latency.observe(time.perf_counter() - started)
+        app.latency.observe(time.perf_counter() - self._started)
+        self._started = None
 
     def _own(self, app: BalancerApp) -> None:
         path = self.path.split("?", 1)[0]
@@ -288,6 +295,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._reply(status, json.dumps(payload).encode(), "application/json")
 
     def _reply(self, status: int, body: bytes, content_type: str, headers: Sequence[tuple[str, str]] = ()) -> int:
+        self._count(self.server.app, status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))

@@ -182,12 +182,13 @@ class _Handler(BaseHTTPRequestHandler):
                 route, response = app.handle(self.command, self.path, body)
         except Exception:  # a bug must cost one request a 500, never the replica
             logger.exception("unexpected error on %s %s", self.command, self.path)
+        # counted before it is sent: a client that has its answer finds it in /metrics
+        app.record(self.command, route, response, time.perf_counter() - started)
         try:
             self._send(response, app.config.name)
         except OSError as exc:  # the client went away; the request still counts
             logger.debug("could not answer %s %s: %s", self.command, self.path, exc)
             self.close_connection = True
-        app.record(self.command, route, response, time.perf_counter() - started)
 
     def _body(self) -> bytes | Response:
         if self.headers.get("Transfer-Encoding"):
