@@ -8,7 +8,9 @@ DNS zone), then DNS, the database endpoint (a proxy that follows the ``db``
 SRV record, so DATABASE_URL stays right across a failover), the load balancer,
 and the Kubernetes API whose ``shop-api`` pods are shop replica processes (the
 endpoints hook writes the balancer's backends file). moto's AWS endpoint starts
-in a child process in parallel. If any step fails, everything already started
+in a child process in parallel; once all is up, its AWS twin (:mod:`gamedays.sandbox.twin`,
+in that child) is attached to these parts, so what is done through the AWS API happens
+to them. If any step fails, everything already started
 is stopped before the error propagates; :meth:`Sandbox.stop` is safe to call
 twice and from any state.
 """
@@ -35,6 +37,8 @@ from gamedays.sandbox.kube import Endpoints, KubeSandbox, ProcessRuntime
 from gamedays.sandbox.ports import LOOPBACK, free_port, wait_for_port
 from gamedays.sandbox.postgres import PostgresCluster
 from gamedays.sandbox.shop import BalancerSpec, write_backends_file
+from gamedays.sandbox.twin import endpoint as twin
+from gamedays.sandbox.twin.spec import Instance, TwinSpec
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +149,9 @@ class Sandbox:
                 raise SandboxError(f"the AWS endpoint (moto) did not start in {self.ready_timeout:g}s")
             if aws_started:
                 raise aws_started[0]
+
+            self._on_stop("aws twin", lambda: twin.detach(aws.endpoint_url, self.ready_timeout))
+            twin.attach(aws.endpoint_url, _twin_spec(aws, postgres, dns, logs), self.ready_timeout)
         except BaseException:
             self.stop()
             raise
@@ -189,6 +196,21 @@ class Sandbox:
     def _on_stop(self, name: str, stop: Callable[[], Any]) -> None:
         with self._lock:
             self._stops.append((name, stop))
+
+
+def _twin_spec(aws: AwsSandbox, postgres: PostgresCluster, dns: ZoneServer, logs: Path) -> TwinSpec:
+    """The Aurora cluster's writer and reader are the primary and the replica; the hosted zone is the sandbox zone."""
+    seed = aws.seed
+    return TwinSpec(
+        cluster=seed.cluster_id,
+        instances=(
+            Instance(seed.writer_instance_id, str(postgres.primary.data_dir), "pg-0"),
+            Instance(seed.reader_instance_id, str(postgres.replica.data_dir), "pg-1"),
+        ),
+        dns_server=dns.address, zone=DEFAULT_ZONE, writer_record="db", database="shop",
+        hosted_zone_id=seed.hosted_zone_id, records=dns.snapshot().records,
+        postgres_log=str(logs / "twin-postgres.log"), log_file=str(logs / "twin.log"),
+    )  # fmt: skip
 
 
 def _owner_watch_argv(directory: Path) -> list[str]:
