@@ -151,7 +151,7 @@ class Sandbox:
                 raise aws_started[0]
 
             self._on_stop("aws twin", lambda: twin.detach(aws.endpoint_url, self.ready_timeout))
-            twin.attach(aws.endpoint_url, _twin_spec(aws, postgres, dns, logs), self.ready_timeout)
+            twin.attach(aws.endpoint_url, _twin_spec(aws, postgres, dns, kube, logs), self.ready_timeout)
         except BaseException:
             self.stop()
             raise
@@ -198,8 +198,9 @@ class Sandbox:
             self._stops.append((name, stop))
 
 
-def _twin_spec(aws: AwsSandbox, postgres: PostgresCluster, dns: ZoneServer, logs: Path) -> TwinSpec:
-    """The Aurora cluster's writer and reader are the primary and the replica; the hosted zone is the sandbox zone."""
+def _twin_spec(aws: AwsSandbox, postgres: PostgresCluster, dns: ZoneServer, kube: KubeSandbox, logs: Path) -> TwinSpec:
+    """The Aurora cluster's writer and reader are the primary and the replica; the hosted zone is the sandbox zone;
+    the Kubernetes nodes are EC2 instances."""
     seed = aws.seed
     return TwinSpec(
         cluster=seed.cluster_id,
@@ -209,6 +210,7 @@ def _twin_spec(aws: AwsSandbox, postgres: PostgresCluster, dns: ZoneServer, logs
         ),
         dns_server=dns.address, zone=DEFAULT_ZONE, writer_record="db", database="shop",
         hosted_zone_id=seed.hosted_zone_id, records=dns.snapshot().records,
+        kube_url=kube.url, nodes=kube.nodes, subnet_id=seed.subnet_id,
         postgres_log=str(logs / "twin-postgres.log"), log_file=str(logs / "twin.log"),
     )  # fmt: skip
 

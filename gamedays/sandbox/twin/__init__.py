@@ -11,6 +11,9 @@ It runs in the moto child itself, driven by what the endpoint accepts, and costs
   record the shop and ``DATABASE_URL`` follow, ``reboot_db_instance`` restarts that server;
 - :mod:`~gamedays.sandbox.twin.route53`: the hosted zone's record sets are the sandbox DNS zone's:
   ``change_resource_record_sets`` changes what the sandbox DNS answers;
+- :mod:`~gamedays.sandbox.twin.nodes`: EC2 instances are the sandbox's Kubernetes nodes:
+  ``stop_instances`` takes the node out (cordoned, its pods gone and started elsewhere),
+  ``start_instances`` brings it back;
 - :mod:`~gamedays.sandbox.twin.endpoint`: how the sandbox attaches the twin to its parts once they
   run (:class:`~gamedays.sandbox.twin.spec.TwinSpec`), and detaches it before stopping them.
 

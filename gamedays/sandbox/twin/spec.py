@@ -19,7 +19,7 @@ class Instance:
 
 @dataclass(frozen=True)
 class TwinSpec:
-    """The Aurora cluster's instances, the sandbox DNS zone and its records, where the twin logs."""
+    """The Aurora cluster's instances, the sandbox DNS zone and its records, the Kubernetes nodes, where the twin logs."""
 
     cluster: str
     instances: tuple[Instance, ...]
@@ -29,6 +29,9 @@ class TwinSpec:
     database: str
     hosted_zone_id: str
     records: tuple[RecordSet, ...]
+    kube_url: str
+    nodes: tuple[str, ...]
+    subnet_id: str  # where the nodes' EC2 instances are
     postgres_log: str
     log_file: str
 
@@ -42,4 +45,4 @@ class TwinSpec:
         records = tuple(
             RecordSet(r["name"], r["rdtype"], int(r["ttl"]), tuple(r["values"])) for r in data.pop("records")
         )
-        return cls(instances=instances, records=records, **data)
+        return cls(instances=instances, records=records, nodes=tuple(data.pop("nodes")), **data)

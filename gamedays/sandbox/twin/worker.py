@@ -2,7 +2,7 @@
 
 The endpoint's trail (:class:`gamedays.sandbox.twin.trail.TrailRecorder`) hands every accepted
 change to :meth:`TwinWorker.submit`, which only puts it on a queue; the worker thread takes
-them one at a time, in order, and makes the sandbox's parts follow (Aurora, Route53). Nothing
+them one at a time, in order, and makes the sandbox's parts follow (Aurora, Route53, EC2 instances as nodes). Nothing
 polls: with nothing accepted, the thread blocks on the queue and costs no CPU. A reconcile that
 fails (a server refusing, a timeout) is logged and tried again every :data:`RETRY_SECONDS`, at
 most :data:`RETRIES` times, or at the next change.
@@ -27,6 +27,7 @@ from gamedays.sandbox.twin.trail import OWN_AGENT, TrailEvent
 
 if TYPE_CHECKING:
     from gamedays.sandbox.twin.aurora import AuroraTwin
+    from gamedays.sandbox.twin.nodes import NodesTwin
     from gamedays.sandbox.twin.route53 import Route53Twin
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class _Parts:
     spec: TwinSpec
     aurora: AuroraTwin
     route53: Route53Twin
+    nodes: NodesTwin
     log_handler: logging.Handler
 
 
@@ -138,6 +140,7 @@ class TwinWorker:
 
     def _parts(self, spec: TwinSpec) -> _Parts:
         from gamedays.sandbox.twin.aurora import AuroraTwin
+        from gamedays.sandbox.twin.nodes import NodesTwin
         from gamedays.sandbox.twin.route53 import Route53Twin
 
         handler = logging.FileHandler(spec.log_file, encoding="utf-8")
@@ -146,14 +149,16 @@ class TwinWorker:
         try:
             route53 = Route53Twin(spec.hosted_zone_id, spec.zone, spec.dns_server, self._client("route53"))
             aurora = AuroraTwin(spec, self._client("rds"), on_record_moved=route53.mirror)
+            nodes = NodesTwin(spec.kube_url, spec.nodes, spec.subnet_id, self._client("ec2"))
             route53.attach(spec.records)
             aurora.attach()
+            nodes.attach()
         except BaseException:
             logging.getLogger("gamedays").removeHandler(handler)
             handler.close()
             raise
         log.info("the AWS twin follows %s", self._endpoint_url)
-        return _Parts(spec, aurora, route53, handler)
+        return _Parts(spec, aurora, route53, nodes, handler)
 
     def _client(self, service: str) -> object:
         from gamedays.sandbox.aws import isolated_client
@@ -173,6 +178,8 @@ def _steps_for(event: TrailEvent, parts: _Parts) -> dict[str, Callable[[], None]
     elif event.service == "route53" and event.action == "ChangeResourceRecordSets":
         if parameters.get("HostedZoneId", "").rsplit("/", 1)[-1] == spec.hosted_zone_id:
             return {"route53 records": parts.route53.reconcile}
+    elif event.service == "ec2" and event.action in ("StopInstances", "StartInstances", "TerminateInstances"):
+        return {"kubernetes nodes": parts.nodes.reconcile}
     return {}
 
 
@@ -200,6 +207,7 @@ def _preload() -> None:
     """Import what a reconcile needs while nothing waits for it (psycopg and the faults take a second on a busy host)."""
     try:
         import gamedays.sandbox.twin.aurora  # noqa: F401
+        import gamedays.sandbox.twin.nodes  # noqa: F401
         import gamedays.sandbox.twin.route53  # noqa: F401
     except ImportError as exc:  # the attach reports it, where someone reads it
         log.warning("the AWS twin cannot be loaded: %s", exc)

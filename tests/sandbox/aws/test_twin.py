@@ -179,3 +179,36 @@ def _in_recovery(target: Target, name: str) -> bool | None:
         return bool(target.query("SELECT pg_is_in_recovery()", name))
     except psycopg.Error:
         return None
+
+
+# -- EC2 instances as Kubernetes nodes ---------------------------------------------------------
+
+
+def node_instance(target: Target, node: str) -> str:
+    found = target.aws("ec2").describe_instances(Filters=[{"Name": "tag:gameday:kubernetes-node", "Values": [node]}])
+    (instance,) = [i for r in found["Reservations"] for i in r["Instances"]]
+    return str(instance["InstanceId"])
+
+
+def pods_on(target: Target, node: str) -> set[str]:
+    return {p.metadata.name for p in target.shop_pods() if p.spec.node_name == node and p.metadata.deletion_timestamp is None}
+
+
+def test_stopping_a_nodes_instance_takes_the_node_out_and_its_pods_run_elsewhere_until_started(target: Target):
+    pods = target.ready_pods(3)
+    node = sorted(p.spec.node_name for p in pods)[0]
+    before = pods_on(target, node)
+    assert before, f"no shop pod on {node}"
+    ec2 = target.aws("ec2")
+    instance = node_instance(target, node)
+    ec2.stop_instances(InstanceIds=[instance])
+    try:
+        assert wait_until(lambda: target.unschedulable(node), 15), f"{node} still takes pods with its instance stopped"
+        assert wait_until(lambda: not pods_on(target, node), 15), f"pods still on {node}: {pods_on(target, node)}"
+        again = target.ready_pods(3)  # the deployment's controller started them again, on the other nodes
+        assert node not in {p.spec.node_name for p in again} and not before & {p.metadata.name for p in again}
+        target.shop_takes_orders()
+    finally:
+        ec2.start_instances(InstanceIds=[instance])
+    assert wait_until(lambda: not target.unschedulable(node), 15), f"{node} stayed out with its instance running"
+    target.ready_pods(3)
