@@ -65,9 +65,10 @@ class AwsSandbox:
     frees the port and removes the temporary directory (also when ``start()`` fails).
     """
 
-    def __init__(self, port: int | None = None, *, region: str = DEFAULT_REGION) -> None:
+    def __init__(self, port: int | None = None, *, region: str = DEFAULT_REGION, nodes: Sequence[str] = ()) -> None:
         self._requested_port = port
         self._region = region
+        self._nodes = tuple(nodes)  # a Kubernetes node's EC2 instance each (awsseed.NODE_TAG)
         self._port: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
@@ -189,6 +190,7 @@ class AwsSandbox:
         assert self._workdir is not None
         ready = self._workdir / f"ready-{port}.json"
         argv = [sys.executable, "-m", __name__, "--port", str(port), "--ready", str(ready), "--region", self._region]
+        argv += [f"--node={node}" for node in self._nodes]
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
         env.update(dict(_MOTO_SETTINGS))
         logfile = self._workdir / "moto.log"  # the same as log_path
@@ -258,7 +260,7 @@ def _tail(logfile: Path, lines: int = 20) -> str:
 # --- the child process -------------------------------------------------------------------------
 
 
-def _serve(port: int, ready: Path, region: str) -> int:
+def _serve(port: int, ready: Path, region: str, nodes: Sequence[str] = ()) -> int:
     """Child main: bind, seed, write the ready file, serve until SIGTERM/SIGINT or until the parent is gone."""
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
@@ -282,7 +284,7 @@ def _serve(port: int, ready: Path, region: str) -> int:
     serving = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
     serving.start()
     try:
-        seed = seed_resources(f"http://{LOOPBACK}:{port}", region)
+        seed = seed_resources(f"http://{LOOPBACK}:{port}", region, nodes)
         partial = ready.with_suffix(".partial")
         partial.write_text(seed.to_json())
         partial.replace(ready)  # atomic: the parent never reads half a file
@@ -305,9 +307,10 @@ def _main(argv: Sequence[str]) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--ready", type=Path, required=True)
     parser.add_argument("--region", default=DEFAULT_REGION)
+    parser.add_argument("--node", action="append", default=[])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return _serve(args.port, args.ready, args.region)
+    return _serve(args.port, args.ready, args.region, args.node)
 
 
 if __name__ == "__main__":

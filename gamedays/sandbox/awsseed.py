@@ -1,8 +1,8 @@
 """What the sandbox's moto server holds from the start: the shop's resources, created as a user of AWS would.
 
 The moto child (:mod:`gamedays.sandbox.aws`) calls :func:`seed_resources` through its own
-endpoint with boto3 and reports the :class:`AwsSeed` in its ready file: a VPC and an EC2
-instance, the Aurora PostgreSQL cluster ``shop-db`` (writer ``shop-db-1``, reader
+endpoint with boto3 and reports the :class:`AwsSeed` in its ready file: a VPC, an EC2
+instance and one per Kubernetes node of the sandbox (tagged :data:`NODE_TAG`), the Aurora PostgreSQL cluster ``shop-db`` (writer ``shop-db-1``, reader
 ``shop-db-2``), a Multi-AZ RDS instance, and the private hosted zone ``shop.internal.``.
 """
 
@@ -12,13 +12,15 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from gamedays.sandbox.ports import LOOPBACK
 
 #: A made-up image id; moto does not validate AMIs unless MOTO_ENABLE_AMI_VALIDATION is set.
 _SHOP_AMI = "ami-0a5a5a5a5a5a5a5a5"
 _SHOP_TAGS = (("app", "shop"), ("gameday", "sandbox"))
+#: The tag that names the Kubernetes node an EC2 instance is (the sandbox's AWS twin follows it).
+NODE_TAG = "gameday:kubernetes-node"
 _DB_MASTER_USER = "shop"
 _DB_MASTER_PASSWORD = "moto-dummy-password"  # moto keeps it, nothing checks it: not a secret
 
@@ -61,8 +63,8 @@ class AwsSeed:
         return cls(records=records, **data)
 
 
-def seed_resources(endpoint_url: str, region: str) -> AwsSeed:
-    """Create the shop's resources through the endpoint with boto3, as a user of AWS would."""
+def seed_resources(endpoint_url: str, region: str, nodes: Sequence[str] = ()) -> AwsSeed:
+    """Create the shop's resources through the endpoint with boto3, as a user of AWS would (an instance per node)."""
     tags = [{"Key": key, "Value": value} for key, value in _SHOP_TAGS]
 
     def named(kind: str, name: str) -> list[dict[str, Any]]:
@@ -77,6 +79,14 @@ def seed_resources(endpoint_url: str, region: str) -> AwsSeed:
         ImageId=_SHOP_AMI, InstanceType="t3.micro", MinCount=1, MaxCount=1, SubnetId=subnet["SubnetId"],
         TagSpecifications=named("instance", "shop-api-1"),
     )["Instances"][0]
+    for node in nodes:  # as an EKS node group's: the cluster tag, and the node's name
+        ec2.run_instances(
+            ImageId=_SHOP_AMI, InstanceType="t3.medium", MinCount=1, MaxCount=1, SubnetId=subnet["SubnetId"],
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                *tags, {"Key": "Name", "Value": node}, {"Key": NODE_TAG, "Value": node},
+                {"Key": "kubernetes.io/cluster/sandbox", "Value": "owned"},
+            ]}],
+        )  # fmt: skip
 
     rds = isolated_client("rds", endpoint_url, region)
     login = {"MasterUsername": _DB_MASTER_USER, "MasterUserPassword": _DB_MASTER_PASSWORD}

@@ -1,8 +1,8 @@
 """EC2 instances are the sandbox's Kubernetes nodes: stopping one takes its node out, starting it brings it back.
 
-On attach, one EC2 instance per sandbox node is created in the seeded subnet (if none is there
-yet), tagged ``Name`` and :data:`NODE_TAG` with the node's name, and ``kubernetes.io/cluster/
-sandbox: owned`` as an EKS node group's are. After each accepted ``StopInstances``,
+Each sandbox node has an EC2 instance from the start (:mod:`gamedays.sandbox.awsseed`), tagged
+``Name`` and ``gameday:kubernetes-node`` with the node's name and ``kubernetes.io/cluster/sandbox:
+owned``, as an EKS node group's are. After each accepted ``StopInstances``,
 ``StartInstances`` or ``TerminateInstances`` (the endpoint's trail tells the worker),
 :meth:`NodesTwin.reconcile` reads the instances' states through the EC2 API and, through the
 sandbox's Kubernetes API (plain HTTP, the real API's paths), as a cloud controller would:
@@ -26,9 +26,10 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
+from gamedays.sandbox.awsseed import NODE_TAG
+
 log = logging.getLogger(__name__)
 
-NODE_TAG = "gameday:kubernetes-node"
 _UP = ("pending", "running")
 _MERGE_PATCH = "application/merge-patch+json"
 
@@ -36,26 +37,11 @@ _MERGE_PATCH = "application/merge-patch+json"
 class NodesTwin:
     """Makes the sandbox's Kubernetes nodes follow their EC2 instances."""
 
-    def __init__(self, kube_url: str, nodes: Sequence[str], subnet_id: str, ec2: Any) -> None:
+    def __init__(self, kube_url: str, nodes: Sequence[str], ec2: Any) -> None:
         self._kube_url = kube_url.rstrip("/")
         self._nodes = tuple(nodes)
-        self._subnet_id = subnet_id
         self._ec2 = ec2
         self._taken_out: set[str] = set()
-
-    def attach(self) -> None:
-        """One instance per node, running (created when missing)."""
-        have = set(self._states())
-        for node in self._nodes:
-            if node in have:
-                continue
-            tags = [{"Key": "Name", "Value": node}, {"Key": NODE_TAG, "Value": node},
-                    {"Key": "kubernetes.io/cluster/sandbox", "Value": "owned"}, {"Key": "gameday", "Value": "sandbox"}]  # fmt: skip
-            self._ec2.run_instances(
-                ImageId="ami-0a5a5a5a5a5a5a5a5", InstanceType="t3.medium", MinCount=1, MaxCount=1, SubnetId=self._subnet_id,
-                TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
-            )  # fmt: skip
-        log.info("EC2 instances for the nodes %s", ", ".join(self._nodes))
 
     def reconcile(self) -> None:
         """Take out the nodes whose instance is not running; bring back those the twin took out whose instance runs."""

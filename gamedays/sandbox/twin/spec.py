@@ -31,7 +31,6 @@ class TwinSpec:
     records: tuple[RecordSet, ...]
     kube_url: str
     nodes: tuple[str, ...]
-    subnet_id: str  # where the nodes' EC2 instances are
     postgres_log: str
     log_file: str
 

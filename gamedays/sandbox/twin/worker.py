@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from gamedays.sandbox.twin.spec import TwinSpec
 from gamedays.sandbox.twin.trail import OWN_AGENT, TrailEvent
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0
 RETRIES = 6
+_SERVICES = ("ec2", "rds", "route53")
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ class TwinWorker:
         item.done.result(timeout)
 
     def _run(self) -> None:
-        _preload()
+        clients = self._preload()
         parts: _Parts | None = None
         failing: dict[str, Callable[[], None]] = {}
         attempts = 0
@@ -117,7 +119,7 @@ class TwinWorker:
             if isinstance(item, _Stop):
                 return
             if isinstance(item, _Attach):
-                parts = self._attach(item, parts)
+                parts = self._attach(item, parts, clients)
             elif isinstance(item, _Detach):
                 _detach(parts)
                 parts, failing = None, {}
@@ -128,9 +130,9 @@ class TwinWorker:
                     failing = _run_steps({**failing, **steps})
                     attempts = 0
 
-    def _attach(self, item: _Attach, parts: _Parts | None) -> _Parts | None:
+    def _attach(self, item: _Attach, parts: _Parts | None, clients: dict[str, Any]) -> _Parts | None:
         try:
-            attached = self._parts(item.spec)
+            attached = self._parts(item.spec, clients)
         except Exception as exc:  # noqa: BLE001 - handed to the sandbox, which fails its start with it
             item.done.set_exception(exc)
             return parts
@@ -138,7 +140,8 @@ class TwinWorker:
         item.done.set_result(None)
         return attached
 
-    def _parts(self, spec: TwinSpec) -> _Parts:
+    def _parts(self, spec: TwinSpec, clients: dict[str, Any]) -> _Parts:
+        began = time.monotonic()
         from gamedays.sandbox.twin.aurora import AuroraTwin
         from gamedays.sandbox.twin.nodes import NodesTwin
         from gamedays.sandbox.twin.route53 import Route53Twin
@@ -147,20 +150,33 @@ class TwinWorker:
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         logging.getLogger("gamedays").addHandler(handler)
         try:
-            route53 = Route53Twin(spec.hosted_zone_id, spec.zone, spec.dns_server, self._client("route53"))
-            aurora = AuroraTwin(spec, self._client("rds"), on_record_moved=route53.mirror)
-            nodes = NodesTwin(spec.kube_url, spec.nodes, spec.subnet_id, self._client("ec2"))
+            for service in _SERVICES:
+                clients.setdefault(service, self._client(service))
+            route53 = Route53Twin(spec.hosted_zone_id, spec.zone, spec.dns_server, clients["route53"])
+            aurora = AuroraTwin(spec, clients["rds"], on_record_moved=route53.mirror)
+            nodes = NodesTwin(spec.kube_url, spec.nodes, clients["ec2"])
             route53.attach(spec.records)
             aurora.attach()
-            nodes.attach()
         except BaseException:
             logging.getLogger("gamedays").removeHandler(handler)
             handler.close()
             raise
-        log.info("the AWS twin follows %s", self._endpoint_url)
+        log.info("the AWS twin follows %s (attached in %.2fs)", self._endpoint_url, time.monotonic() - began)
         return _Parts(spec, aurora, route53, nodes, handler)
 
-    def _client(self, service: str) -> object:
+    def _preload(self) -> dict[str, Any]:
+        """Import what a reconcile needs and make its clients while nothing waits for them (seconds on a busy host)."""
+        try:
+            import gamedays.sandbox.twin.aurora  # noqa: F401
+            import gamedays.sandbox.twin.nodes  # noqa: F401
+            import gamedays.sandbox.twin.route53  # noqa: F401
+
+            return {service: self._client(service) for service in _SERVICES}
+        except Exception as exc:  # noqa: BLE001 - the attach tries again and reports it, where someone reads it
+            log.warning("the AWS twin could not prepare: %s", exc)
+            return {}
+
+    def _client(self, service: str) -> Any:
         from gamedays.sandbox.aws import isolated_client
 
         return isolated_client(service, self._endpoint_url, self._region, user_agent_extra=OWN_AGENT)
@@ -201,13 +217,3 @@ def _detach(parts: _Parts | None) -> None:
         log.info("the AWS twin no longer drives the sandbox")
         logging.getLogger("gamedays").removeHandler(parts.log_handler)
         parts.log_handler.close()
-
-
-def _preload() -> None:
-    """Import what a reconcile needs while nothing waits for it (psycopg and the faults take a second on a busy host)."""
-    try:
-        import gamedays.sandbox.twin.aurora  # noqa: F401
-        import gamedays.sandbox.twin.nodes  # noqa: F401
-        import gamedays.sandbox.twin.route53  # noqa: F401
-    except ImportError as exc:  # the attach reports it, where someone reads it
-        log.warning("the AWS twin cannot be loaded: %s", exc)
