@@ -212,33 +212,42 @@ class AwsSandbox:
         raise SandboxError(f"the moto server was not ready after {START_TIMEOUT:.0f} s:\n{_tail(logfile)}")
 
 
-def isolated_client(service: str, endpoint_url: str, region: str, *, user_agent_extra: str | None = None) -> Any:
+def isolated_client(
+    service: str, endpoint_url: str, region: str, *, user_agent_extra: str | None = None, session: Any = None
+) -> Any:
     """A boto3 client that reads nothing from the environment or ~/.aws, with the dummy credentials.
 
     Every botocore setting is cut off from its environment variable, the config
     and credentials files are /dev/null and proxies are off, so the client talks
-    only to ``endpoint_url``.
+    only to ``endpoint_url``. Clients made from one :func:`isolated_session` share
+    the service models it loaded (a new session loads them again: a fraction of a second each).
     """
+    from botocore.config import Config
+
+    config = Config(
+        proxies={}, retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=30,
+        user_agent_extra=user_agent_extra,
+    )  # fmt: skip
+    made = session if session is not None else isolated_session(region)
+    return made.client(service, endpoint_url=endpoint_url, config=config)
+
+
+def isolated_session(region: str) -> Any:
+    """A boto3 session cut off from the environment and ~/.aws (see :func:`isolated_client`)."""
     import boto3
     import botocore.session
-    from botocore.config import Config
     from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES as DEFAULTS
 
     no_env = {name: (key, None, default, convert) for name, (key, _env, default, convert) in DEFAULTS.items()}
     no_env["config_file"] = (None, None, os.devnull, None)
     no_env["credentials_file"] = (None, None, os.devnull, None)
     core = botocore.session.Session(session_vars=no_env)
-    session = boto3.session.Session(
+    return boto3.session.Session(
         aws_access_key_id=DUMMY_ACCESS_KEY_ID,
         aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
         region_name=region,
         botocore_session=core,
     )
-    config = Config(
-        proxies={}, retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=30,
-        user_agent_extra=user_agent_extra,
-    )  # fmt: skip
-    return session.client(service, endpoint_url=endpoint_url, config=config)
 
 
 def _ensure_free(port: int) -> None:
@@ -273,7 +282,8 @@ def _serve(port: int, ready: Path, region: str, nodes: Sequence[str] = ()) -> in
     stop_signals = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # inherited by the server threads: only we wait for them
     parent = os.getppid()
-    twin = TwinWorker(f"http://{LOOPBACK}:{port}", region)
+    session = isolated_session(region)  # one for the seeding and the twin: the models are loaded once
+    twin = TwinWorker(f"http://{LOOPBACK}:{port}", region, session)
     try:
         moto_app = DomainDispatcherApplication(create_backend_app)
         app = TwinEndpoint(TrailRecorder(moto_app, ready.parent / "trail.jsonl", twin.submit), twin, START_TIMEOUT)
@@ -284,7 +294,7 @@ def _serve(port: int, ready: Path, region: str, nodes: Sequence[str] = ()) -> in
     serving = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
     serving.start()
     try:
-        seed = seed_resources(f"http://{LOOPBACK}:{port}", region, nodes)
+        seed = seed_resources(f"http://{LOOPBACK}:{port}", region, nodes, session)
         partial = ready.with_suffix(".partial")
         partial.write_text(seed.to_json())
         partial.replace(ready)  # atomic: the parent never reads half a file

@@ -19,6 +19,8 @@ from gamedays.sandbox.ports import LOOPBACK
 #: A made-up image id; moto does not validate AMIs unless MOTO_ENABLE_AMI_VALIDATION is set.
 _SHOP_AMI = "ami-0a5a5a5a5a5a5a5a5"
 _SHOP_TAGS = (("app", "shop"), ("gameday", "sandbox"))
+#: The Aurora PostgreSQL cluster and its instances (the first one is the writer).
+CLUSTER, WRITER, READER = "shop-db", "shop-db-1", "shop-db-2"
 #: The tag that names the Kubernetes node an EC2 instance is (the sandbox's AWS twin follows it).
 NODE_TAG = "gameday:kubernetes-node"
 _DB_MASTER_USER = "shop"
@@ -63,7 +65,7 @@ class AwsSeed:
         return cls(records=records, **data)
 
 
-def seed_resources(endpoint_url: str, region: str, nodes: Sequence[str] = ()) -> AwsSeed:
+def seed_resources(endpoint_url: str, region: str, nodes: Sequence[str] = (), session: Any = None) -> AwsSeed:
     """Create the shop's resources through the endpoint with boto3, as a user of AWS would (an instance per node)."""
     tags = [{"Key": key, "Value": value} for key, value in _SHOP_TAGS]
 
@@ -72,7 +74,7 @@ def seed_resources(endpoint_url: str, region: str, nodes: Sequence[str] = ()) ->
 
     from gamedays.sandbox.aws import isolated_client
 
-    ec2 = isolated_client("ec2", endpoint_url, region)
+    ec2 = isolated_client("ec2", endpoint_url, region, session=session)
     vpc_id = ec2.create_vpc(CidrBlock="10.42.0.0/16", TagSpecifications=named("vpc", "shop-vpc"))["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.42.1.0/24", AvailabilityZone=f"{region}a")["Subnet"]
     instance = ec2.run_instances(
@@ -88,14 +90,14 @@ def seed_resources(endpoint_url: str, region: str, nodes: Sequence[str] = ()) ->
             ]}],
         )  # fmt: skip
 
-    rds = isolated_client("rds", endpoint_url, region)
+    rds = isolated_client("rds", endpoint_url, region, session=session)
     login = {"MasterUsername": _DB_MASTER_USER, "MasterUserPassword": _DB_MASTER_PASSWORD}
     rds.create_db_cluster(
-        DBClusterIdentifier="shop-db", Engine="aurora-postgresql", DatabaseName="shop", Tags=tags, **login
+        DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql", DatabaseName="shop", Tags=tags, **login
     )
-    for identifier, zone in (("shop-db-1", "a"), ("shop-db-2", "b")):  # the first one becomes the writer
+    for identifier, zone in ((WRITER, "a"), (READER, "b")):  # the first one becomes the writer
         rds.create_db_instance(
-            DBInstanceIdentifier=identifier, DBClusterIdentifier="shop-db", Engine="aurora-postgresql",
+            DBInstanceIdentifier=identifier, DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql",
             DBInstanceClass="db.r6g.large", AvailabilityZone=f"{region}{zone}", Tags=tags,
         )
     rds.create_db_instance(
@@ -103,7 +105,7 @@ def seed_resources(endpoint_url: str, region: str, nodes: Sequence[str] = ()) ->
         AllocatedStorage=20, MultiAZ=True, Tags=tags, **login,
     )
 
-    route53 = isolated_client("route53", endpoint_url, region)
+    route53 = isolated_client("route53", endpoint_url, region, session=session)
     zone_name = "shop.internal."
     zone_id = route53.create_hosted_zone(
         Name=zone_name,
@@ -127,6 +129,6 @@ def seed_resources(endpoint_url: str, region: str, nodes: Sequence[str] = ()) ->
     route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Comment": "seed", "Changes": changes})
     return AwsSeed(
         region=region, vpc_id=vpc_id, subnet_id=subnet["SubnetId"], ec2_instance_id=instance["InstanceId"],
-        cluster_id="shop-db", writer_instance_id="shop-db-1", reader_instance_id="shop-db-2",
+        cluster_id=CLUSTER, writer_instance_id=WRITER, reader_instance_id=READER,
         legacy_instance_id="shop-db-legacy", hosted_zone_id=zone_id, zone_name=zone_name, records=records,
     )

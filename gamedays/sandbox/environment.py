@@ -24,13 +24,13 @@ import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from gamedays.faults.tcpproxy import TargetUnavailable, TcpProxy
 from gamedays.model.errors import SandboxError
-from gamedays.sandbox import processes
+from gamedays.sandbox import awsseed, processes
 from gamedays.sandbox.aws import AwsSandbox
 from gamedays.sandbox.dns import DEFAULT_ZONE, ZoneServer, default_records
 from gamedays.sandbox.kube import Endpoints, KubeSandbox, ProcessRuntime
@@ -38,8 +38,8 @@ from gamedays.sandbox.ports import LOOPBACK, free_port, wait_for_port
 from gamedays.sandbox.postgres import PostgresCluster
 from gamedays.sandbox.shop import BalancerSpec, write_backends_file
 from gamedays.sandbox.twin import endpoint as twin
+from gamedays.sandbox.twin.identity import define_instance_identifiers
 from gamedays.sandbox.twin.spec import Instance, TwinSpec
-from gamedays.model.dnsrecords import RecordSet
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class Sandbox:
             kube.start()
             kubeconfig = kube.write_kubeconfig(self.directory / "kubeconfig", namespace=SHOP_NAMESPACE)
             kube.create_deployment(SHOP_NAMESPACE, SHOP_DEPLOYMENT, labels=SHOP_LABELS, replicas=self.replicas, grace_seconds=2)
-            # while the shop's pods start: the AWS endpoint's twin is attached to the parts, which all run now
+            # while the shop's pods start (and moto may still be starting), its twin is attached to the parts
             twin_spec = _twin_spec(postgres, dns, kube, logs)
             twin_failed: list[BaseException] = []
             twin_thread = threading.Thread(
@@ -200,41 +200,34 @@ class Sandbox:
         if failures:
             raise SandboxError("the sandbox did not stop cleanly: " + "; ".join(failures))
 
-    def _attach_twin(self, aws: AwsSandbox, started: threading.Thread, failed: list[BaseException], spec: Callable[[AwsSandbox], TwinSpec]) -> None:
-        """Once moto runs (``started`` ended, ``failed`` empty), attach its twin to the parts; detached first on stop."""
+    def _attach_twin(self, aws: AwsSandbox, started: threading.Thread, failed: list[BaseException], spec: TwinSpec) -> None:
+        """The servers answer their instance identifier; once moto runs (``started`` ended, ``failed`` empty), its
+        twin is attached to the parts (and detached first on stop)."""
+        define_instance_identifiers(spec.instances[0], spec.instances, spec.database)
         started.join(self.ready_timeout)
         if started.is_alive():
             raise SandboxError(f"the AWS endpoint (moto) did not start in {self.ready_timeout:g}s")
         if failed:
             raise failed[0]
         self._on_stop("aws twin", lambda: twin.detach(aws.endpoint_url, self.ready_timeout))
-        twin.attach(aws.endpoint_url, spec(aws), self.ready_timeout)
+        twin.attach(aws.endpoint_url, replace(spec, hosted_zone_id=aws.seed.hosted_zone_id), self.ready_timeout)
 
     def _on_stop(self, name: str, stop: Callable[[], Any]) -> None:
         with self._lock:
             self._stops.append((name, stop))
 
 
-def _twin_spec(postgres: PostgresCluster, dns: ZoneServer, kube: KubeSandbox, logs: Path) -> Callable[[AwsSandbox], TwinSpec]:
-    """The Aurora cluster's writer and reader are the primary and the replica; the hosted zone is the sandbox zone;
-    the Kubernetes nodes are EC2 instances (the DNS records read now, before the shop's pods run)."""
-    records = dns.snapshot().records
-    return lambda aws: _spec_of(aws, postgres, dns, kube, logs, records)
-
-
-def _spec_of(
-    aws: AwsSandbox, postgres: PostgresCluster, dns: ZoneServer, kube: KubeSandbox, logs: Path, records: tuple[RecordSet, ...]
-) -> TwinSpec:
-    seed = aws.seed
+def _twin_spec(postgres: PostgresCluster, dns: ZoneServer, kube: KubeSandbox, logs: Path) -> TwinSpec:
+    """The Aurora cluster's writer and reader are the primary and the replica; the hosted zone (its id known once
+    moto runs) is the sandbox zone; the Kubernetes nodes are EC2 instances."""
     return TwinSpec(
-        cluster=seed.cluster_id,
+        cluster=awsseed.CLUSTER, writer=awsseed.WRITER,
         instances=(
-            Instance(seed.writer_instance_id, str(postgres.primary.data_dir), "pg-0"),
-            Instance(seed.reader_instance_id, str(postgres.replica.data_dir), "pg-1"),
+            Instance(awsseed.WRITER, str(postgres.primary.data_dir), "pg-0"),
+            Instance(awsseed.READER, str(postgres.replica.data_dir), "pg-1"),
         ),
         dns_server=dns.address, zone=DEFAULT_ZONE, writer_record="db", database="shop",
-        hosted_zone_id=seed.hosted_zone_id, records=records,
-        kube_url=kube.url, nodes=kube.nodes,
+        hosted_zone_id="", records=dns.snapshot().records, kube_url=kube.url, nodes=kube.nodes,
         postgres_log=str(logs / "twin-postgres.log"), log_file=str(logs / "twin.log"),
     )  # fmt: skip
 

@@ -17,8 +17,8 @@ endpoint's trail shows a call that may have changed the cluster:
   real outage of a second or two for the writer).
 
 A local fault (a killed primary, a promotion by an experiment) does not change moto's writer,
-so the twin leaves it alone. Each server answers ``aurora_db_instance_identifier()`` with its
-instance, as Aurora PostgreSQL does.
+so the twin leaves it alone. After a failover the new writer defines
+``aurora_db_instance_identifier()`` again (:mod:`gamedays.sandbox.twin.identity`).
 """
 
 from __future__ import annotations
@@ -29,18 +29,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
-
 from gamedays.faults import pgfailover, pglocal, srv
 from gamedays.faults.pgcontrol import start, stop
 from gamedays.faults.pgserver import LocalServer, Role
+from gamedays.sandbox.twin.identity import SUPERUSER, define_instance_identifiers
 from gamedays.sandbox.twin.spec import Instance, TwinSpec
 
 log = logging.getLogger(__name__)
 
-SUPERUSER = "postgres"
 _TIMEOUT = 60.0
 
 #: Told when the writer endpoint moved: (record name, type, values, ttl), so Route53 shows it too.
@@ -54,18 +50,7 @@ class AuroraTwin:
         self._spec = spec
         self._rds = rds
         self._on_record_moved = on_record_moved
-        self._applied: str | None = None
-
-    def attach(self) -> None:
-        """Take moto's writer as what is real now, and give each server its instance identifier."""
-        self._applied = self._writer()
-        local = self._instance(self._applied)
-        role = LocalServer.of(local.data_dir).role(SUPERUSER)
-        if role is not Role.PRIMARY:
-            log.warning("moto names %s the writer, but its server is %s", local.identifier, role.value)
-        else:
-            self._define_identifier(local)
-        log.info("Aurora cluster %s: writer %s on %s", self._spec.cluster, local.identifier, local.data_dir)
+        self._applied = spec.writer  # the sandbox made its server the primary
 
     def reconcile_writer(self) -> None:
         """When moto's writer is not the one made real, make it real (raises when that failed: retried later)."""
@@ -115,23 +100,8 @@ class AuroraTwin:
         current = srv.read_srv(spec.dns_server, spec.zone, spec.writer_record)
         moved = srv.move_srv(spec.dns_server, spec.zone, spec.writer_record, port, target=new.host, wait_ttl=False)
         self._on_record_moved(current.name, "SRV", [moved["moved_to"]], current.ttl)
-        self._define_identifier(new)
+        define_instance_identifiers(new, spec.instances, spec.database)
         for old in others:
             rejoined = pglocal.rejoin_as_replica(old.data_dir, new.data_dir, log_file=spec.postgres_log, timeout_seconds=_TIMEOUT)
             log.info("%s streams from %s again (%s)", old.identifier, new.identifier, rejoined.get("method"))
         log.info("%s is the writer of %s after %.1fs", new.identifier, spec.cluster, time.monotonic() - began)
-
-    def _define_identifier(self, writer: Instance) -> None:
-        """``aurora_db_instance_identifier()`` in the database, on the primary (the standbys get it by replication)."""
-        names = {LocalServer.of(i.data_dir).name(): i.identifier for i in self._spec.instances}
-        cases = sql.SQL(" ").join(
-            sql.SQL("WHEN {} THEN {}").format(sql.Literal(name), sql.Literal(identifier)) for name, identifier in names.items()
-        )
-        body = sql.SQL("SELECT CASE current_setting('cluster_name') {} END").format(cases).as_string(None)
-        statement = sql.SQL(
-            "CREATE OR REPLACE FUNCTION public.aurora_db_instance_identifier() RETURNS text LANGUAGE sql STABLE AS {}"
-        ).format(sql.Literal(body))
-        port, hosts = LocalServer.of(writer.data_dir).address()
-        conninfo = make_conninfo(host=hosts[0], port=str(port), user=SUPERUSER, dbname=self._spec.database)
-        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5, application_name="gameday-twin") as conn:
-            conn.execute(statement)

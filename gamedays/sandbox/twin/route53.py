@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gamedays.faults import dns as dns_faults
 from gamedays.model.dnsrecords import RecordSet
 
 log = logging.getLogger(__name__)
@@ -66,6 +65,8 @@ class Route53Twin:
 
     def reconcile(self) -> None:
         """Every record set changed in Route53 since the last listing is written to the sandbox DNS."""
+        from gamedays.faults import dns as dns_faults  # dnspython: loaded at the first change, not at attach
+
         now = self._listed()
         for key in sorted(set(now) | set(self._seen)):
             before, after = self._seen.get(key), now.get(key)

@@ -22,6 +22,7 @@ class TwinSpec:
     """The Aurora cluster's instances, the sandbox DNS zone and its records, the Kubernetes nodes, where the twin logs."""
 
     cluster: str
+    writer: str  # the instance that is the writer when the twin is attached
     instances: tuple[Instance, ...]
     dns_server: str  # host:port of the sandbox DNS
     zone: str  # shop.internal.

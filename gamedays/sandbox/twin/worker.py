@@ -8,12 +8,15 @@ fails (a server refusing, a timeout) is logged and tried again every :data:`RETR
 most :data:`RETRIES` times, or at the next change.
 
 The sandbox attaches the twin once its parts run (:meth:`TwinWorker.attach`, the spec of what to
-drive) and detaches it before it stops them. Until attached (a bare AWS endpoint, as in the
+drive) and detaches it before it stops them. The attach only writes the sandbox zone into the
+hosted zone; what Aurora and EC2 changes need (psycopg, the fault functions, their clients) is
+loaded at the first such change. Until attached (a bare AWS endpoint, as in the
 moto tests), accepted changes are recorded in the trail and nothing else happens.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -35,7 +38,6 @@ log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0
 RETRIES = 6
-_SERVICES = ("ec2", "rds", "route53")
 
 
 @dataclass(frozen=True)
@@ -62,18 +64,19 @@ class _Parts:
     """What an attached twin drives."""
 
     spec: TwinSpec
-    aurora: AuroraTwin
     route53: Route53Twin
-    nodes: NodesTwin
+    aurora: Callable[[], AuroraTwin]  # made on first use: an Aurora or EC2 change may never come
+    nodes: Callable[[], NodesTwin]
     log_handler: logging.Handler
 
 
 class TwinWorker:
     """One thread that makes the sandbox's parts follow the changes moto accepted."""
 
-    def __init__(self, endpoint_url: str, region: str) -> None:
+    def __init__(self, endpoint_url: str, region: str, session: Any = None) -> None:
         self._endpoint_url = endpoint_url
         self._region = region
+        self._session = session  # a boto3 session (isolated_session) whose loaded models the twin's clients share
         self._queue: queue.Queue[_Item] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="aws-twin", daemon=True)
 
@@ -102,7 +105,6 @@ class TwinWorker:
         item.done.result(timeout)
 
     def _run(self) -> None:
-        clients = self._preload()
         parts: _Parts | None = None
         failing: dict[str, Callable[[], None]] = {}
         attempts = 0
@@ -119,7 +121,7 @@ class TwinWorker:
             if isinstance(item, _Stop):
                 return
             if isinstance(item, _Attach):
-                parts = self._attach(item, parts, clients)
+                parts = self._attach(item, parts)
             elif isinstance(item, _Detach):
                 _detach(parts)
                 parts, failing = None, {}
@@ -130,9 +132,9 @@ class TwinWorker:
                     failing = _run_steps({**failing, **steps})
                     attempts = 0
 
-    def _attach(self, item: _Attach, parts: _Parts | None, clients: dict[str, Any]) -> _Parts | None:
+    def _attach(self, item: _Attach, parts: _Parts | None) -> _Parts | None:
         try:
-            attached = self._parts(item.spec, clients)
+            attached = self._parts(item.spec)
         except Exception as exc:  # noqa: BLE001 - handed to the sandbox, which fails its start with it
             item.done.set_exception(exc)
             return parts
@@ -140,46 +142,37 @@ class TwinWorker:
         item.done.set_result(None)
         return attached
 
-    def _parts(self, spec: TwinSpec, clients: dict[str, Any]) -> _Parts:
+    def _parts(self, spec: TwinSpec) -> _Parts:
         began = time.monotonic()
-        from gamedays.sandbox.twin.aurora import AuroraTwin
-        from gamedays.sandbox.twin.nodes import NodesTwin
         from gamedays.sandbox.twin.route53 import Route53Twin
 
         handler = logging.FileHandler(spec.log_file, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         logging.getLogger("gamedays").addHandler(handler)
         try:
-            for service in _SERVICES:
-                clients.setdefault(service, self._client(service))
-            route53 = Route53Twin(spec.hosted_zone_id, spec.zone, spec.dns_server, clients["route53"])
-            aurora = AuroraTwin(spec, clients["rds"], on_record_moved=route53.mirror)
-            nodes = NodesTwin(spec.kube_url, spec.nodes, clients["ec2"])
+            route53 = Route53Twin(spec.hosted_zone_id, spec.zone, spec.dns_server, self._client("route53"))
             route53.attach(spec.records)
-            aurora.attach()
         except BaseException:
             logging.getLogger("gamedays").removeHandler(handler)
             handler.close()
             raise
         log.info("the AWS twin follows %s (attached in %.2fs)", self._endpoint_url, time.monotonic() - began)
-        return _Parts(spec, aurora, route53, nodes, handler)
+        return _Parts(spec, route53, functools.cache(lambda: self._aurora(spec, route53)), functools.cache(lambda: self._nodes(spec)), handler)
 
-    def _preload(self) -> dict[str, Any]:
-        """Import what a reconcile needs and make its clients while nothing waits for them (seconds on a busy host)."""
-        try:
-            import gamedays.sandbox.twin.aurora  # noqa: F401
-            import gamedays.sandbox.twin.nodes  # noqa: F401
-            import gamedays.sandbox.twin.route53  # noqa: F401
+    def _aurora(self, spec: TwinSpec, route53: Route53Twin) -> AuroraTwin:
+        from gamedays.sandbox.twin.aurora import AuroraTwin
 
-            return {service: self._client(service) for service in _SERVICES}
-        except Exception as exc:  # noqa: BLE001 - the attach tries again and reports it, where someone reads it
-            log.warning("the AWS twin could not prepare: %s", exc)
-            return {}
+        return AuroraTwin(spec, self._client("rds"), on_record_moved=route53.mirror)
+
+    def _nodes(self, spec: TwinSpec) -> NodesTwin:
+        from gamedays.sandbox.twin.nodes import NodesTwin
+
+        return NodesTwin(spec.kube_url, spec.nodes, self._client("ec2"))
 
     def _client(self, service: str) -> Any:
         from gamedays.sandbox.aws import isolated_client
 
-        return isolated_client(service, self._endpoint_url, self._region, user_agent_extra=OWN_AGENT)
+        return isolated_client(service, self._endpoint_url, self._region, user_agent_extra=OWN_AGENT, session=self._session)
 
 
 def _steps_for(event: TrailEvent, parts: _Parts) -> dict[str, Callable[[], None]]:
@@ -187,15 +180,15 @@ def _steps_for(event: TrailEvent, parts: _Parts) -> dict[str, Callable[[], None]
     spec, parameters = parts.spec, event.parameters
     if event.service == "rds" and event.action == "FailoverDBCluster":
         if parameters.get("DBClusterIdentifier") == spec.cluster:
-            return {"aurora writer": parts.aurora.reconcile_writer}
+            return {"aurora writer": lambda: parts.aurora().reconcile_writer()}
     elif event.service == "rds" and event.action == "RebootDBInstance":
         identifier = parameters.get("DBInstanceIdentifier", "")
-        return {f"reboot {identifier}": lambda: parts.aurora.reboot(identifier)}
+        return {f"reboot {identifier}": lambda: parts.aurora().reboot(identifier)}
     elif event.service == "route53" and event.action == "ChangeResourceRecordSets":
         if parameters.get("HostedZoneId", "").rsplit("/", 1)[-1] == spec.hosted_zone_id:
             return {"route53 records": parts.route53.reconcile}
     elif event.service == "ec2" and event.action in ("StopInstances", "StartInstances", "TerminateInstances"):
-        return {"kubernetes nodes": parts.nodes.reconcile}
+        return {"kubernetes nodes": lambda: parts.nodes().reconcile()}
     return {}
 
 
