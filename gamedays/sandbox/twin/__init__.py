@@ -14,6 +14,7 @@ It runs in the moto child itself, driven by what the endpoint accepts, and costs
 - :mod:`~gamedays.sandbox.twin.nodes`: EC2 instances are the sandbox's Kubernetes nodes:
   ``stop_instances`` takes the node out (cordoned, its pods gone and started elsewhere),
   ``start_instances`` brings it back;
+- :mod:`~gamedays.sandbox.twin.identity`: each server answers ``aurora_db_instance_identifier()``;
 - :mod:`~gamedays.sandbox.twin.endpoint`: how the sandbox attaches the twin to its parts once they
   run (:class:`~gamedays.sandbox.twin.spec.TwinSpec`), and detaches it before stopping them.
 

@@ -2,16 +2,17 @@
 
 The endpoint's trail (:class:`gamedays.sandbox.twin.trail.TrailRecorder`) hands every accepted
 change to :meth:`TwinWorker.submit`, which only puts it on a queue; the worker thread takes
-them one at a time, in order, and makes the sandbox's parts follow (Aurora, Route53, EC2 instances as nodes). Nothing
-polls: with nothing accepted, the thread blocks on the queue and costs no CPU. A reconcile that
+them one at a time, in order, and makes the sandbox's parts follow (Aurora, Route53, EC2
+instances as nodes). Nothing polls: with nothing accepted, the thread blocks on the queue and
+costs no CPU. A reconcile that
 fails (a server refusing, a timeout) is logged and tried again every :data:`RETRY_SECONDS`, at
 most :data:`RETRIES` times, or at the next change.
 
 The sandbox attaches the twin once its parts run (:meth:`TwinWorker.attach`, the spec of what to
 drive) and detaches it before it stops them. The attach only writes the sandbox zone into the
 hosted zone; what Aurora and EC2 changes need (psycopg, the fault functions, their clients) is
-loaded at the first such change. Until attached (a bare AWS endpoint, as in the
-moto tests), accepted changes are recorded in the trail and nothing else happens.
+loaded at the first such change. Until attached (a bare AWS endpoint, as in the moto tests),
+accepted changes are recorded in the trail and nothing else happens.
 """
 
 from __future__ import annotations
@@ -157,7 +158,8 @@ class TwinWorker:
             handler.close()
             raise
         log.info("the AWS twin follows %s (attached in %.2fs)", self._endpoint_url, time.monotonic() - began)
-        return _Parts(spec, route53, functools.cache(lambda: self._aurora(spec, route53)), functools.cache(lambda: self._nodes(spec)), handler)
+        aurora = functools.cache(lambda: self._aurora(spec, route53))
+        return _Parts(spec, route53, aurora, functools.cache(lambda: self._nodes(spec)), handler)
 
     def _aurora(self, spec: TwinSpec, route53: Route53Twin) -> AuroraTwin:
         from gamedays.sandbox.twin.aurora import AuroraTwin
