@@ -1,4 +1,5 @@
-"""The sandbox's targets: up to all-healthy < 10 s, resident memory < 600 MB, a killed pod Ready again < 3 s.
+"""The sandbox's targets: up to all-healthy < 10 s, resident memory < 600 MB, a killed pod Ready again < 3 s,
+the AWS endpoint and its twin idle at < 1% of a core.
 
     python bench/sandbox.py [--runs N]
 
@@ -20,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-TARGET_UP, TARGET_MB, TARGET_POD = 10.0, 600.0, 3.0
+TARGET_UP, TARGET_MB, TARGET_POD, TARGET_IDLE_AWS = 10.0, 600.0, 3.0, 1.0
+IDLE_SECONDS = 10.0
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from targets import Targets  # noqa: E402 - bench/targets.py
@@ -66,6 +68,36 @@ def memory_mb(pids: set[int]) -> tuple[float, float]:
     return rss / 1024, pss / 1024
 
 
+def cpu_seconds(pids: set[int]) -> dict[int, float]:
+    """utime + stime of each process, in seconds (from /proc/PID/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def idle_cpu_percent(pids: set[int]) -> tuple[float, float]:
+    """(all processes, the AWS endpoint's process and its twin): % of one core over IDLE_SECONDS of doing nothing."""
+    aws = {pid for pid in pids if b"gamedays.sandbox.aws" in _cmdline(pid)}
+    before = cpu_seconds(pids)
+    time.sleep(IDLE_SECONDS)
+    after = cpu_seconds(pids)
+    spent = {pid: after[pid] - before[pid] for pid in after if pid in before}
+    return 100 * sum(spent.values()) / IDLE_SECONDS, 100 * sum(spent.get(pid, 0.0) for pid in aws) / IDLE_SECONDS
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def pod_replacement_seconds(kubeconfig: str, runs: int) -> list[float]:
     from kubernetes import client, config
 
@@ -94,7 +126,7 @@ def main() -> int:
     baseline = statistics.median(
         [_timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True)) for _ in range(5)]
     )
-    ups, mems, pods = [], [], []
+    ups, mems, pods, idles = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="gameday-bench-") as home:
         for _ in range(runs):
             start = time.perf_counter()
@@ -105,6 +137,7 @@ def main() -> int:
                 pid = json.loads(Path(env["GAMEDAY_SANDBOX"], "state.json").read_text())["pid"]
                 time.sleep(1.0)  # let every part settle before reading memory
                 mems.append(memory_mb(tree(pid)))
+                idles.append(idle_cpu_percent(tree(pid)))
                 pods.extend(pod_replacement_seconds(env["KUBECONFIG"], 5))
             finally:
                 cli(home, "sandbox", "down")
@@ -112,6 +145,8 @@ def main() -> int:
     rss = statistics.median(m[0] for m in mems)
     pss = statistics.median(m[1] for m in mems)
     pod_median, pod_max = statistics.median(pods), max(pods)
+    idle_all = statistics.median(i[0] for i in idles)
+    idle_aws = statistics.median(i[1] for i in idles)
     print(f"sandbox, {runs} start(s), {len(pods)} pod kills; baseline python -c pass = {baseline * 1000:.0f} ms")
     print(f"{'figure':44} {'value':>10} {'target':>8} {'/target':>8}")
     print(f"{'up --detach to all healthy (median)':44} {up_median:9.2f}s {TARGET_UP:7.0f}s {up_median / TARGET_UP:8.2f}  ({up_median / baseline:.0f}x python -c pass)")
@@ -119,10 +154,13 @@ def main() -> int:
     print(f"{'resident memory, RSS sum (shared counted often)':44} {rss:8.0f}MB {TARGET_MB:6.0f}MB {rss / TARGET_MB:8.2f}")
     print(f"{'killed pod replaced and Ready (median)':44} {pod_median:9.2f}s {TARGET_POD:7.0f}s {pod_median / TARGET_POD:8.2f}")
     print(f"{'killed pod replaced and Ready (max)':44} {pod_max:9.2f}s {TARGET_POD:7.0f}s {pod_max / TARGET_POD:8.2f}")
+    print(f"{'idle CPU, all processes (% of a core)':44} {idle_all:9.2f}%")
+    print(f"{'idle CPU, AWS endpoint + twin (% of a core)':44} {idle_aws:9.2f}% {TARGET_IDLE_AWS:7.0f}% {idle_aws / TARGET_IDLE_AWS:8.2f}")
     targets = Targets()
     targets.below("up --detach to all healthy (median)", up_median, TARGET_UP, "s")
     targets.below("resident memory, PSS of all processes", pss, TARGET_MB, "MB")
     targets.below("killed pod replaced and Ready (median)", pod_median, TARGET_POD, "s")
+    targets.below("idle CPU, AWS endpoint + twin", idle_aws, TARGET_IDLE_AWS, "%")
     return targets.close()
 
 

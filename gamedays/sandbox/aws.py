@@ -11,15 +11,17 @@ with werkzeug's ``make_server``, as ``moto.server.ThreadedMotoServer`` does,
 but in the open: ThreadedMotoServer binds inside its thread (a port in use
 makes ``start()`` wait forever) and its ``stop()`` never closes the socket.
 
-The child seeds the resources itself (boto3 through its own endpoint, moto
+The child seeds the resources itself (:mod:`gamedays.sandbox.awsseed`: boto3 through its own endpoint, moto
 already imports boto3) and reports their identifiers in a ready file, so the
-orchestrator never imports boto3 or moto to start the sandbox.
+orchestrator never imports boto3 or moto to start the sandbox. In front of moto's
+app, the child writes a trail of the calls that changed something and runs the
+sandbox's AWS twin (:mod:`gamedays.sandbox.twin`), which the sandbox attaches to its
+parts once they run; until then, and for a bare AwsSandbox, the trail is all it does.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import shutil
@@ -30,12 +32,12 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from gamedays.model.errors import SandboxError
 from gamedays.sandbox import processes
+from gamedays.sandbox.awsseed import AwsSeed, seed_resources
 from gamedays.sandbox.ports import LOOPBACK, free_port
 
 if TYPE_CHECKING:
@@ -54,49 +56,6 @@ _EXIT_PORT_IN_USE = 3
 _AUTO_PORT_ATTEMPTS = 3
 #: moto settings for the child: no default AMI catalogue (measured: -0.5 s start-up, -5 MB).
 _MOTO_SETTINGS = (("MOTO_EC2_LOAD_DEFAULT_AMIS", "false"),)
-#: A made-up image id; moto does not validate AMIs unless MOTO_ENABLE_AMI_VALIDATION is set.
-_SHOP_AMI = "ami-0a5a5a5a5a5a5a5a5"
-_SHOP_TAGS = (("app", "shop"), ("gameday", "sandbox"))
-_DB_MASTER_USER = "shop"
-_DB_MASTER_PASSWORD = "moto-dummy-password"  # moto keeps it, nothing checks it: not a secret
-
-
-@dataclass(frozen=True)
-class SeededRecord:
-    """One record of the seeded Route53 zone, with its absolute name (``db.shop.internal.``)."""
-
-    name: str
-    rdtype: str
-    values: tuple[str, ...]
-    ttl: int
-
-
-@dataclass(frozen=True)
-class AwsSeed:
-    """The identifiers of what the sandbox seeded, for experiments and tests to aim at."""
-
-    region: str
-    vpc_id: str
-    subnet_id: str
-    ec2_instance_id: str
-    cluster_id: str
-    writer_instance_id: str
-    reader_instance_id: str
-    legacy_instance_id: str
-    hosted_zone_id: str
-    zone_name: str
-    records: tuple[SeededRecord, ...]
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> AwsSeed:
-        data = json.loads(text)
-        records = tuple(
-            SeededRecord(r["name"], r["rdtype"], tuple(r["values"]), int(r["ttl"])) for r in data.pop("records")
-        )
-        return cls(records=records, **data)
 
 
 class AwsSandbox:
@@ -106,9 +65,10 @@ class AwsSandbox:
     frees the port and removes the temporary directory (also when ``start()`` fails).
     """
 
-    def __init__(self, port: int | None = None, *, region: str = DEFAULT_REGION) -> None:
+    def __init__(self, port: int | None = None, *, region: str = DEFAULT_REGION, nodes: Sequence[str] = ()) -> None:
         self._requested_port = port
         self._region = region
+        self._nodes = tuple(nodes)  # a Kubernetes node's EC2 instance each (awsseed.NODE_TAG)
         self._port: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
@@ -150,6 +110,11 @@ class AwsSandbox:
     def log_path(self) -> Path | None:
         """The moto server's output (in a temporary directory removed by stop()), while it runs."""
         return self._workdir / "moto.log" if self._workdir is not None else None
+
+    @property
+    def trail_path(self) -> Path | None:
+        """The trail of accepted calls that change something (JSON lines, :mod:`gamedays.sandbox.twin.trail`), while it runs."""
+        return self._workdir / "trail.jsonl" if self._workdir is not None else None
 
     def start(self) -> AwsSeed:
         """Start the moto server in a child process, wait until it has seeded the resources, return them."""
@@ -225,6 +190,7 @@ class AwsSandbox:
         assert self._workdir is not None
         ready = self._workdir / f"ready-{port}.json"
         argv = [sys.executable, "-m", __name__, "--port", str(port), "--ready", str(ready), "--region", self._region]
+        argv += [f"--node={node}" for node in self._nodes]
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
         env.update(dict(_MOTO_SETTINGS))
         logfile = self._workdir / "moto.log"  # the same as log_path
@@ -246,30 +212,42 @@ class AwsSandbox:
         raise SandboxError(f"the moto server was not ready after {START_TIMEOUT:.0f} s:\n{_tail(logfile)}")
 
 
-def isolated_client(service: str, endpoint_url: str, region: str) -> Any:
+def isolated_client(
+    service: str, endpoint_url: str, region: str, *, user_agent_extra: str | None = None, session: Any = None
+) -> Any:
     """A boto3 client that reads nothing from the environment or ~/.aws, with the dummy credentials.
 
     Every botocore setting is cut off from its environment variable, the config
     and credentials files are /dev/null and proxies are off, so the client talks
-    only to ``endpoint_url``.
+    only to ``endpoint_url``. Clients made from one :func:`isolated_session` share
+    the service models it loaded (a new session loads them again: a fraction of a second each).
     """
+    from botocore.config import Config
+
+    config = Config(
+        proxies={}, retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=30,
+        user_agent_extra=user_agent_extra,
+    )  # fmt: skip
+    made = session if session is not None else isolated_session(region)
+    return made.client(service, endpoint_url=endpoint_url, config=config)
+
+
+def isolated_session(region: str) -> Any:
+    """A boto3 session cut off from the environment and ~/.aws (see :func:`isolated_client`)."""
     import boto3
     import botocore.session
-    from botocore.config import Config
     from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES as DEFAULTS
 
     no_env = {name: (key, None, default, convert) for name, (key, _env, default, convert) in DEFAULTS.items()}
     no_env["config_file"] = (None, None, os.devnull, None)
     no_env["credentials_file"] = (None, None, os.devnull, None)
     core = botocore.session.Session(session_vars=no_env)
-    session = boto3.session.Session(
+    return boto3.session.Session(
         aws_access_key_id=DUMMY_ACCESS_KEY_ID,
         aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
         region_name=region,
         botocore_session=core,
     )
-    config = Config(proxies={}, retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=30)
-    return session.client(service, endpoint_url=endpoint_url, config=config)
 
 
 def _ensure_free(port: int) -> None:
@@ -291,76 +269,24 @@ def _tail(logfile: Path, lines: int = 20) -> str:
 # --- the child process -------------------------------------------------------------------------
 
 
-def _seed(endpoint_url: str, region: str) -> AwsSeed:
-    """Create the shop's resources through the endpoint with boto3, as a user of AWS would."""
-    tags = [{"Key": key, "Value": value} for key, value in _SHOP_TAGS]
-
-    def named(kind: str, name: str) -> list[dict[str, Any]]:
-        return [{"ResourceType": kind, "Tags": [*tags, {"Key": "Name", "Value": name}]}]
-
-    ec2 = isolated_client("ec2", endpoint_url, region)
-    vpc_id = ec2.create_vpc(CidrBlock="10.42.0.0/16", TagSpecifications=named("vpc", "shop-vpc"))["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.42.1.0/24", AvailabilityZone=f"{region}a")["Subnet"]
-    instance = ec2.run_instances(
-        ImageId=_SHOP_AMI, InstanceType="t3.micro", MinCount=1, MaxCount=1, SubnetId=subnet["SubnetId"],
-        TagSpecifications=named("instance", "shop-api-1"),
-    )["Instances"][0]
-
-    rds = isolated_client("rds", endpoint_url, region)
-    login = {"MasterUsername": _DB_MASTER_USER, "MasterUserPassword": _DB_MASTER_PASSWORD}
-    rds.create_db_cluster(
-        DBClusterIdentifier="shop-db", Engine="aurora-postgresql", DatabaseName="shop", Tags=tags, **login
-    )
-    for identifier, zone in (("shop-db-1", "a"), ("shop-db-2", "b")):  # the first one becomes the writer
-        rds.create_db_instance(
-            DBInstanceIdentifier=identifier, DBClusterIdentifier="shop-db", Engine="aurora-postgresql",
-            DBInstanceClass="db.r6g.large", AvailabilityZone=f"{region}{zone}", Tags=tags,
-        )
-    rds.create_db_instance(
-        DBInstanceIdentifier="shop-db-legacy", Engine="postgres", DBInstanceClass="db.t3.medium",
-        AllocatedStorage=20, MultiAZ=True, Tags=tags, **login,
-    )
-
-    route53 = isolated_client("route53", endpoint_url, region)
-    zone_name = "shop.internal."
-    zone_id = route53.create_hosted_zone(
-        Name=zone_name,
-        CallerReference=f"gameday-sandbox-{os.getpid()}-{time.time_ns()}",
-        HostedZoneConfig={"Comment": "gameday sandbox: the shop's private zone", "PrivateZone": True},
-        VPC={"VPCRegion": region, "VPCId": vpc_id},
-    )["HostedZone"]["Id"].rsplit("/", 1)[-1]
-    records = (
-        SeededRecord(f"db.{zone_name}", "A", (LOOPBACK,), 30),
-        SeededRecord(f"api.{zone_name}", "A", (LOOPBACK,), 30),
-    )
-    changes = [
-        {
-            "Action": "CREATE",
-            "ResourceRecordSet": {
-                "Name": r.name, "Type": r.rdtype, "TTL": r.ttl, "ResourceRecords": [{"Value": v} for v in r.values],
-            },
-        }
-        for r in records
-    ]
-    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Comment": "seed", "Changes": changes})
-    return AwsSeed(
-        region=region, vpc_id=vpc_id, subnet_id=subnet["SubnetId"], ec2_instance_id=instance["InstanceId"],
-        cluster_id="shop-db", writer_instance_id="shop-db-1", reader_instance_id="shop-db-2",
-        legacy_instance_id="shop-db-legacy", hosted_zone_id=zone_id, zone_name=zone_name, records=records,
-    )
-
-
-def _serve(port: int, ready: Path, region: str) -> int:
+def _serve(port: int, ready: Path, region: str, nodes: Sequence[str] = ()) -> int:
     """Child main: bind, seed, write the ready file, serve until SIGTERM/SIGINT or until the parent is gone."""
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
+
+    from gamedays.sandbox.twin.endpoint import TwinEndpoint
+    from gamedays.sandbox.twin.trail import TrailRecorder
+    from gamedays.sandbox.twin.worker import TwinWorker
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the log
     stop_signals = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # inherited by the server threads: only we wait for them
     parent = os.getppid()
+    session = isolated_session(region)  # one for the seeding and the twin: the models are loaded once
+    twin = TwinWorker(f"http://{LOOPBACK}:{port}", region, session)
     try:
-        app = DomainDispatcherApplication(create_backend_app)
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        app = TwinEndpoint(TrailRecorder(moto_app, ready.parent / "trail.jsonl", twin.submit), twin, START_TIMEOUT)
         server: BaseWSGIServer = make_server(LOOPBACK, port, app, threaded=True, request_handler=MotoRequestHandler)
     except OSError as exc:
         sys.stderr.write(f"cannot bind {LOOPBACK}:{port}: {exc}\n")
@@ -368,16 +294,18 @@ def _serve(port: int, ready: Path, region: str) -> int:
     serving = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
     serving.start()
     try:
-        seed = _seed(f"http://{LOOPBACK}:{port}", region)
+        seed = seed_resources(f"http://{LOOPBACK}:{port}", region, nodes, session)
         partial = ready.with_suffix(".partial")
         partial.write_text(seed.to_json())
         partial.replace(ready)  # atomic: the parent never reads half a file
+        twin.start()  # after the ready file: its imports are not on the sandbox's way up
         while signal.sigtimedwait(stop_signals, 1.0) is None:
             if os.getppid() != parent:  # the orchestrator died without stopping us: do not linger
                 log.warning("the process that started this server is gone: stopping and removing %s", ready.parent)
                 shutil.rmtree(ready.parent, ignore_errors=True)
                 break
     finally:
+        twin.stop()
         server.shutdown()
         server.server_close()
         serving.join(5)
@@ -389,9 +317,10 @@ def _main(argv: Sequence[str]) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--ready", type=Path, required=True)
     parser.add_argument("--region", default=DEFAULT_REGION)
+    parser.add_argument("--node", action="append", default=[])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return _serve(args.port, args.ready, args.region)
+    return _serve(args.port, args.ready, args.region, args.node)
 
 
 if __name__ == "__main__":

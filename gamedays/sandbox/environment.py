@@ -8,7 +8,9 @@ DNS zone), then DNS, the database endpoint (a proxy that follows the ``db``
 SRV record, so DATABASE_URL stays right across a failover), the load balancer,
 and the Kubernetes API whose ``shop-api`` pods are shop replica processes (the
 endpoints hook writes the balancer's backends file). moto's AWS endpoint starts
-in a child process in parallel. If any step fails, everything already started
+in a child process in parallel; while the shop's pods start, its AWS twin
+(:mod:`gamedays.sandbox.twin`, in that child) is attached to these parts, so what is done through the AWS API happens
+to them. If any step fails, everything already started
 is stopped before the error propagates; :meth:`Sandbox.stop` is safe to call
 twice and from any state.
 """
@@ -22,19 +24,22 @@ import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from gamedays.faults.tcpproxy import TargetUnavailable, TcpProxy
 from gamedays.model.errors import SandboxError
-from gamedays.sandbox import processes
+from gamedays.sandbox import awsseed, processes
 from gamedays.sandbox.aws import AwsSandbox
 from gamedays.sandbox.dns import DEFAULT_ZONE, ZoneServer, default_records
 from gamedays.sandbox.kube import Endpoints, KubeSandbox, ProcessRuntime
 from gamedays.sandbox.ports import LOOPBACK, free_port, wait_for_port
 from gamedays.sandbox.postgres import PostgresCluster
 from gamedays.sandbox.shop import BalancerSpec, write_backends_file
+from gamedays.sandbox.twin import endpoint as twin
+from gamedays.sandbox.twin.identity import define_instance_identifiers
+from gamedays.sandbox.twin.spec import Instance, TwinSpec
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +104,8 @@ class Sandbox:
             # first started, last stopped: if this process dies without stopping the sandbox, the watch does
             watch = processes.spawn(_owner_watch_argv(self.directory), log=logs / "ownerwatch.log")
             self._on_stop("owner watch", lambda: processes.stop(watch))
-            aws = AwsSandbox()
+            nodes = tuple(f"sandbox-node-{i}" for i in range(1, self.nodes + 1))
+            aws = AwsSandbox(nodes=nodes)  # a node's EC2 instance each
             self.aws = aws
             self._on_stop("aws", aws.stop)
             aws_started: list[BaseException] = []
@@ -130,21 +136,29 @@ class Sandbox:
                 raise SandboxError(f"the shop's load balancer did not listen on {balancer.port}: see {logs / 'balancer.log'}")
 
             runtime = ProcessRuntime(_replica_argv(dns.address), log_dir=logs / "pods")
-            kube = KubeSandbox(runtime, nodes=self.nodes, on_endpoints=_backends_writer(backends))
+            kube = KubeSandbox(runtime, nodes=nodes, on_endpoints=_backends_writer(backends))
             self.kube = kube
             self._on_stop("kubernetes", kube.stop)
             kube.start()
             kubeconfig = kube.write_kubeconfig(self.directory / "kubeconfig", namespace=SHOP_NAMESPACE)
             kube.create_deployment(SHOP_NAMESPACE, SHOP_DEPLOYMENT, labels=SHOP_LABELS, replicas=self.replicas, grace_seconds=2)
+            # while the shop's pods start (and moto may still be starting), its twin is attached to the parts
+            twin_spec = _twin_spec(postgres, dns, kube, logs)
+            twin_failed: list[BaseException] = []
+            twin_thread = threading.Thread(
+                target=_capture(lambda: self._attach_twin(aws, aws_thread, aws_started, twin_spec), twin_failed),
+                name="sandbox-aws-twin", daemon=True,
+            )  # fmt: skip
+            twin_thread.start()
             if not kube.wait_ready(SHOP_NAMESPACE, SHOP_DEPLOYMENT, self.ready_timeout):
                 raise SandboxError(f"the shop's pods did not become ready in {self.ready_timeout:g}s: see {logs / 'pods'}")
             _wait_balanced(balancer.url, self.replicas, self.ready_timeout)
 
-            aws_thread.join(self.ready_timeout)
-            if aws_thread.is_alive():
-                raise SandboxError(f"the AWS endpoint (moto) did not start in {self.ready_timeout:g}s")
-            if aws_started:
-                raise aws_started[0]
+            twin_thread.join(2 * self.ready_timeout + 10)
+            if twin_thread.is_alive():
+                raise SandboxError(f"the AWS endpoint (moto) and its twin did not start in {2 * self.ready_timeout:g}s")
+            if twin_failed:
+                raise twin_failed[0]
         except BaseException:
             self.stop()
             raise
@@ -186,9 +200,36 @@ class Sandbox:
         if failures:
             raise SandboxError("the sandbox did not stop cleanly: " + "; ".join(failures))
 
+    def _attach_twin(self, aws: AwsSandbox, started: threading.Thread, failed: list[BaseException], spec: TwinSpec) -> None:
+        """The servers answer their instance identifier; once moto runs (``started`` ended, ``failed`` empty), its
+        twin is attached to the parts (and detached first on stop)."""
+        define_instance_identifiers(spec.instances[0], spec.instances, spec.database)
+        started.join(self.ready_timeout)
+        if started.is_alive():
+            raise SandboxError(f"the AWS endpoint (moto) did not start in {self.ready_timeout:g}s")
+        if failed:
+            raise failed[0]
+        self._on_stop("aws twin", lambda: twin.detach(aws.endpoint_url, self.ready_timeout))
+        twin.attach(aws.endpoint_url, replace(spec, hosted_zone_id=aws.seed.hosted_zone_id), self.ready_timeout)
+
     def _on_stop(self, name: str, stop: Callable[[], Any]) -> None:
         with self._lock:
             self._stops.append((name, stop))
+
+
+def _twin_spec(postgres: PostgresCluster, dns: ZoneServer, kube: KubeSandbox, logs: Path) -> TwinSpec:
+    """The Aurora cluster's writer and reader are the primary and the replica; the hosted zone (its id known once
+    moto runs) is the sandbox zone; the Kubernetes nodes are EC2 instances."""
+    return TwinSpec(
+        cluster=awsseed.CLUSTER, writer=awsseed.WRITER,
+        instances=(
+            Instance(awsseed.WRITER, str(postgres.primary.data_dir), "pg-0"),
+            Instance(awsseed.READER, str(postgres.replica.data_dir), "pg-1"),
+        ),
+        dns_server=dns.address, zone=DEFAULT_ZONE, writer_record="db", database="shop",
+        hosted_zone_id="", records=dns.snapshot().records, kube_url=kube.url, nodes=kube.nodes,
+        postgres_log=str(logs / "twin-postgres.log"), log_file=str(logs / "twin.log"),
+    )  # fmt: skip
 
 
 def _owner_watch_argv(directory: Path) -> list[str]:

@@ -119,11 +119,24 @@ def test_rds_reboot_with_failover_against_moto(chaos: ChaosRunner, target: Targe
     assert status["DBInstanceStatus"] == "available"
 
 
-def test_aurora_failover_moves_the_writer_and_the_rollback_moves_it_back(chaos: ChaosRunner, target: Target):
+def test_aurora_failover_moves_the_writes_to_the_replica_and_the_rollback_moves_them_back(chaos: ChaosRunner, target: Target):
     assert target.aurora_writer() == "shop-db-1"
+    srv_before = target.lookup("db.shop.internal", "SRV")
+    timeline_before = timeline(target)
     journal = chaos.run("database/aurora-cluster-failover")
-    assert_rolled_back(journal, 1)
-    assert journal["deviated"] is False
+    assert_rolled_back(journal, 2)
+    assert journal["deviated"] is False, journal["steady_states"]["after"]
     during = output(journal, "failover-to-the-reader")["DBCluster"]["DBClusterMembers"]
     assert [m["DBInstanceIdentifier"] for m in during if m["IsClusterWriter"]] == ["shop-db-2"]
+    # the sandbox's twin made it real: the reader's server took writes through DATABASE_URL, then the writer's again
+    assert isinstance(output(journal, "seconds-until-the-reader-takes-writes"), float)
+    assert journal["rollbacks"][1]["output"] >= 0
+    # the replica was promoted, then the primary again: two new timelines on the server that takes the writes
+    assert timeline(target) == timeline_before + 2
     assert target.aurora_writer() == "shop-db-1"
+    target.assert_database_as_before(srv_before)
+
+
+def timeline(target: Target) -> int:
+    """The primary's timeline, from the name of its current WAL file."""
+    return int(target.query("SELECT pg_walfile_name(pg_current_wal_lsn())", "DATABASE_PRIMARY_URL")[:8], 16)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.catalog.support import ChaosRunner, Target, assert_rolled_back, output
+import threading
+
+from tests.catalog.support import ChaosRunner, Target, assert_rolled_back, output, wait_until
 
 
 def test_record_removal_breaks_resolution_and_the_backup_restores_it(chaos: ChaosRunner, target: Target):
@@ -42,13 +44,31 @@ def test_resolver_outage_drops_lookups_until_cleared(chaos: ChaosRunner, target:
     target.shop_takes_orders()
 
 
-def test_route53_record_change_against_moto(chaos: ChaosRunner, target: Target):
-    before = target.route53_records()
-    journal = chaos.run("dns/route53-record-change", hold_seconds=1)
+def test_route53_record_change_is_what_the_sandbox_dns_answers_until_restored(chaos: ChaosRunner, target: Target):
+    before, dns_before = target.route53_records(), target.lookup("db.shop.internal", "A")
+    seen: list[list[str]] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        for _ in range(1000):  # bounded: at most 1000 lookups, 0.1 s apart
+            if done.wait(0.1):
+                return
+            seen.append(target.lookup("db.shop.internal", "A"))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        journal = chaos.run("dns/route53-record-change", hold_seconds=2)
+    finally:
+        done.set()
+        watcher.join(10)
     assert_rolled_back(journal, 1)
     assert journal["deviated"] is True  # the hypothesis read the wrong address
     assert output(journal, "point-record-at-wrong-address")["current"]["ResourceRecords"] == [{"Value": "192.0.2.10"}]
+    # the sandbox's AWS twin made it real: the sandbox DNS answered the wrong address, then the right one again
+    assert ["192.0.2.10"] in seen, f"the sandbox DNS never answered the wrong address: {seen[-5:]}"
     assert target.route53_records() == before
+    assert wait_until(lambda: target.lookup("db.shop.internal", "A") == dns_before, 5)
 
 
 def test_ec2_stop_start_against_moto(chaos: ChaosRunner, target: Target):

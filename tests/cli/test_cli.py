@@ -81,8 +81,8 @@ def test_catalog_shows_each_entrys_reach_and_the_permissions_it_needs(gameday, r
     monkeypatch.chdir(repo)
     table = gameday("catalog").out.splitlines()
     row = next(line for line in table if line.startswith("database/aurora-cluster-failover "))
-    assert row.split()[1:4] == ["database", "aws", "yes"]
-    assert "    needs: aws: rds:DescribeDBClusters, rds:FailoverDBCluster" in table
+    assert row.split()[1:4] == ["database", "aws,postgres", "yes"]
+    assert any(line.startswith("    needs: aws: rds:DescribeDBClusters, rds:FailoverDBCluster; postgres: ") for line in table)
     listed = {e["id"]: e for e in json.loads(gameday("catalog", "--json").out)}
     kill = listed["database/postgres-primary-kill"]
     assert kill["reach"] == ["local-host", "postgres"]

@@ -49,7 +49,7 @@ def test_a_local_host_step_outside_the_sandbox_is_refused_with_what_acts_on_real
     assert refused(validate(gameday)) == [
         f"plans/p.yaml:{line_of(path, 'uses:')}: experiments[0].uses: experiments/database/postgres-primary-kill.yaml "
         f"has reach local-host, postgres, which does not fit environment 'staging': {LOCAL_HOST}; "
-        "catalog entries of kind database that act on real infrastructure: database/aurora-cluster-failover (aws), "
+        "catalog entries of kind database that act on real infrastructure: database/aurora-cluster-failover (aws, postgres), "
         "database/postgres-connection-exhaustion (postgres), database/rds-reboot-with-failover (aws)"
     ]
 

@@ -1,0 +1,37 @@
+"""Each local server answers ``aurora_db_instance_identifier()`` with its DB instance, as Aurora PostgreSQL does.
+
+The function is created in the cluster's database on the writer (the standbys get it by
+replication): a CASE over ``cluster_name``, the server's own name (``pg1``), so each server
+answers its own instance whichever role it has. The sandbox defines it at start-up; the
+Aurora twin again on the new writer after a failover (:mod:`gamedays.sandbox.twin.aurora`).
+Probes such as :func:`gamedays.faults.aurora.wait_for_writer` ask it which instance took a write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from gamedays.faults.pgserver import LocalServer
+from gamedays.sandbox.twin.spec import Instance
+
+SUPERUSER = "postgres"
+
+
+def define_instance_identifiers(writer: Instance, instances: Sequence[Instance], database: str) -> None:
+    """``CREATE OR REPLACE`` the function on ``writer``'s server, naming every one of ``instances``."""
+    names = {LocalServer.of(i.data_dir).name(): i.identifier for i in instances}
+    cases = sql.SQL(" ").join(
+        sql.SQL("WHEN {} THEN {}").format(sql.Literal(name), sql.Literal(identifier)) for name, identifier in names.items()
+    )
+    body = sql.SQL("SELECT CASE current_setting('cluster_name') {} END").format(cases).as_string(None)
+    statement = sql.SQL(
+        "CREATE OR REPLACE FUNCTION public.aurora_db_instance_identifier() RETURNS text LANGUAGE sql STABLE AS {}"
+    ).format(sql.Literal(body))
+    port, hosts = LocalServer.of(writer.data_dir).address()
+    conninfo = make_conninfo(host=hosts[0], port=str(port), user=SUPERUSER, dbname=database)
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=5, application_name="gameday-twin") as conn:
+        conn.execute(statement)
