@@ -26,6 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
     tiers.install(_WATCH)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the xdist_group marks assign() adds
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     tiers.assign(items, REPO, unit_alone=config.getoption("markexpr", "").strip() == "unit")
 
@@ -77,6 +78,22 @@ def gameday(capsys: pytest.CaptureFixture[str]):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def shared_sandbox(tmp_path_factory: pytest.TempPathFactory):
+    """The session's sandbox, one per xdist worker, started on first use (tests/sandboxes.py ``SharedSandbox``).
+
+    Not for a test itself: a folder's ``sandbox`` fixture hands it out and checks, after each
+    test, that the test left it as it found it.
+    """
+    from tests.sandboxes import SharedSandbox
+
+    shared = SharedSandbox(tmp_path_factory)
+    try:
+        yield shared
+    finally:
+        shared.close()
 
 
 @pytest.fixture(scope="session")
