@@ -153,9 +153,10 @@ class SharedSandbox:
         if running is None:
             return
         data_dirs = (Path(running.info.env["SANDBOX_PG_PRIMARY_DATA"]), Path(running.info.env["SANDBOX_PG_REPLICA_DATA"]))
-        assert registry.down(running.info.directory, timeout=STOP_TIMEOUT), "the sandbox was not running any more at the end"
-        assert wait_until(lambda: not postgres_processes(data_dirs), 10), postgres_processes(data_dirs)
-        assert not data_dirs[0].parent.parent.exists(), "the PostgreSQL runtime folder outlived the sandbox"
+        assert registry.down(running.info.directory, timeout=STOP_TIMEOUT), "the shared sandbox was not running any more at its end"
+        left = wait_until(lambda: not postgres_processes(data_dirs), 10)
+        assert left, f"PostgreSQL servers outlived the shared sandbox: {postgres_processes(data_dirs)}"
+        assert not data_dirs[0].parent.parent.exists(), "the PostgreSQL runtime folder outlived the shared sandbox"
 
     def _ensure(self) -> None:
         if self._running is not None and registry.running(self._running.info.directory) is not None:
