@@ -7,6 +7,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,18 +15,23 @@ from gamedays.cli import main
 from tests import httpserver, tiers
 from tests.support import REPO, Tree
 
+if TYPE_CHECKING:
+    from tests.sandboxes import SharedSandbox
+
 # every `gameday run` serves /metrics (8067 by default): tests run gamedays side by side, so each
 # takes a free port unless a test names one
 os.environ.setdefault("GAMEDAY_METRICS_PORT", "0")
 
 
 _WATCH = tiers.Watch()
+_SHARED: pytest.StashKey[SharedSandbox] = pytest.StashKey()  # the session's SharedSandbox, once the shared_sandbox fixture made it
 
 
 def pytest_configure(config: pytest.Config) -> None:
     tiers.install(_WATCH)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the xdist_group marks assign() adds
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     tiers.assign(items, REPO, unit_alone=config.getoption("markexpr", "").strip() == "unit")
 
@@ -77,6 +83,33 @@ def gameday(capsys: pytest.CaptureFixture[str]):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def shared_sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The session's sandbox, one per xdist worker, started on first use (tests/sandboxes.py ``SharedSandbox``).
+
+    Not for a test itself: a folder's ``sandbox`` fixture hands it out and checks, after each
+    test, that the test left it as it found it.
+    """
+    from tests.sandboxes import SharedSandbox
+
+    shared = SharedSandbox(tmp_path_factory)
+    request.config.stash[_SHARED] = shared
+    try:
+        yield shared
+    finally:
+        shared.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The tests that use the shared sandbox are handed out first (tests/tiers.py): once a worker gets one that
+    does not, it will get no more that do, so its sandbox goes down (an idle one costs CPU the other tests need).
+    Should one come after all, it gets a new sandbox."""
+    shared = item.config.stash.get(_SHARED, None)
+    if shared is not None and "shared_sandbox" not in getattr(item, "fixturenames", ()):
+        shared.close()
 
 
 @pytest.fixture(scope="session")

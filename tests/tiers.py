@@ -92,24 +92,41 @@ def tier_of(path: Path, root: Path) -> str:
 
 
 def assign(items: list[pytest.Item], root: Path, unit_alone: bool) -> None:
-    """Mark every collected test with its tier; unit tests get their timeout.
+    """Mark every collected test with its tier; unit tests get their timeout; order and group them for pytest-xdist.
 
     The 2 s limit holds when the unit tier runs alone (``unit_alone``); beside the e2e
     tier's servers on a small machine, a unit test is only stopped when it hangs.
 
-    End-to-end tests of one folder share that folder's servers (a package- or module-scoped
-    sandbox): under pytest-xdist (``--dist loadgroup``) a folder runs on one worker, so each
-    such sandbox starts once, while the folders run side by side.
+    Under pytest-xdist (``--dist loadgroup``) the sandbox is the session's, one per worker
+    (``shared_sandbox``), so the tests that use it go to whichever worker is free. The tests
+    of a module with a module- or package-scoped fixture of their own share one worker (an
+    ``xdist_group`` per module), so that fixture's servers start once. The slowest go first:
+    the sandbox's tests, then the other end-to-end tests, then the unit tests, which fill in
+    the end (a long test handed out last would leave the other workers idle).
     """
     for item in items:
         if item.get_closest_marker("e2e") is None and tier_of(Path(item.path), root) == "e2e":
             item.add_marker(pytest.mark.e2e)
         if item.get_closest_marker("e2e") is not None:
-            item.add_marker(pytest.mark.xdist_group(Path(item.path).resolve().parent.relative_to(root).as_posix()))
+            if _shares_a_module_fixture(item):
+                item.add_marker(pytest.mark.xdist_group(Path(item.path).resolve().relative_to(root).as_posix()))
         else:
             item.add_marker(pytest.mark.unit)
             if item.get_closest_marker("timeout") is None:
                 item.add_marker(pytest.mark.timeout(UNIT_TIMEOUT if unit_alone else HANG_TIMEOUT))
+    items.sort(key=_start_order)  # stable: the tests of a module stay together, in their order
+
+
+def _shares_a_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.values() if info is not None else ()
+    return any(d.scope in ("module", "package") for defs in definitions for d in defs)
+
+
+def _start_order(item: pytest.Item) -> int:
+    if "shared_sandbox" in getattr(item, "fixturenames", ()):
+        return 0
+    return 1 if item.get_closest_marker("e2e") is not None else 2
 
 
 def install(watch: Watch) -> None:

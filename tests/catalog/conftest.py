@@ -1,8 +1,9 @@
-"""A detached sandbox for the catalog's experiments, and ``chaos run`` against it.
+"""The session's shared sandbox for the catalog's experiments, and ``chaos run`` against it.
 
-One sandbox serves the whole folder (it takes a few seconds to start); every test
-leaves its target as it found it and checks so, and ``settled`` waits, before each
-experiment, until the shop takes orders again after the previous one.
+One sandbox serves the session's worker (it takes a few seconds to start); every test
+leaves its target as it found it and checks so (and the fixture checks it again after
+each test), and ``ChaosRunner.run`` waits, before each experiment, until the shop takes
+orders steadily after the previous one.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from tests.sandboxes import target  # noqa: F401 - a fixture
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="package")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """The sandbox's exports merged into this environment; down at the end, with nothing of PostgreSQL left."""
-    yield from sandboxes.registered(tmp_path_factory, "catalog")
+@pytest.fixture
+def sandbox(shared_sandbox: sandboxes.SharedSandbox) -> Iterator[dict[str, str]]:
+    """The shared sandbox's exports merged into this environment; the test must leave it as it found it."""
+    yield shared_sandbox.registered_env()
+    shared_sandbox.check_as_found()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from subprocess import Popen
 from typing import Any, Callable
 
 import dns.query
+import dns.rcode
 import dns.rdatatype
 import dns.resolver
 import dns.zone
@@ -67,6 +68,26 @@ def events_of(journal: Path) -> list[dict[str, Any]]:
 
 def kinds(events: list[dict[str, Any]], kind: str, check: str | None = None) -> list[dict[str, Any]]:
     return [e for e in events if e["event"] == kind and (check is None or e.get("check") == check)]
+
+
+def remove_rpo_stamps(env: dict[str, str]) -> list[str]:
+    """Delete the RPO writer's stamps (``_gameday-rpo-*`` TXT) from the sandbox zone; the names removed.
+
+    For a test that restores a zone backup by hand after the run: the writer's own cleanup ran
+    before, so the stamps the backup holds come back, and the test must leave the zone as it found it.
+    """
+    import dns.update
+
+    host, _, port = env["SANDBOX_DNS"].rpartition(":")
+    zone = dns.zone.from_xfr(dns.query.xfr(host, env["SANDBOX_DNS_ZONE"], port=int(port), timeout=5))
+    stamps = sorted(str(name) for name in zone.nodes if str(name).startswith("_gameday-rpo-"))
+    if stamps:
+        update = dns.update.UpdateMessage(env["SANDBOX_DNS_ZONE"])
+        for name in stamps:
+            update.delete(name, "TXT")
+        response = dns.query.tcp(update, host, port=int(port), timeout=5)
+        assert response.rcode() == dns.rcode.NOERROR, dns.rcode.to_text(response.rcode())
+    return stamps
 
 
 def zone_records(env: dict[str, str]) -> dict[str, list[str]]:

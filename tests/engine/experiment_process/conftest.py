@@ -47,19 +47,18 @@ def launch(tmp_path: Path) -> Iterator[Launch]:
 # --- the sandbox --------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    from gamedays.sandbox.environment import Sandbox
+@pytest.fixture
+def sandbox(shared_sandbox) -> Iterator[dict[str, str]]:
+    """The session's shared sandbox (3 shop replicas): its exports; the test must leave it as it found it."""
+    yield shared_sandbox.exports
+    shared_sandbox.check_as_found()
 
-    with Sandbox(tmp_path_factory.mktemp("sandbox"), replicas=3) as info:
-        yield info
 
-
-@pytest.fixture(scope="module")
-def shop_api(sandbox) -> Iterator[Shop]:
+@pytest.fixture
+def shop_api(sandbox: dict[str, str]) -> Iterator[Shop]:
     from kubernetes import client, config
 
-    api = config.new_client_from_config(config_file=sandbox.env["KUBECONFIG"])
+    api = config.new_client_from_config(config_file=sandbox["KUBECONFIG"])
     try:
         yield Shop(client.CoreV1Api(api), client.AppsV1Api(api))
     finally:
@@ -77,5 +76,5 @@ def shop(shop_api: Shop) -> Iterator[Shop]:
 
 
 @pytest.fixture
-def sandbox_env(sandbox) -> dict[str, str]:
-    return child_env(**sandbox.env)
+def sandbox_env(sandbox: dict[str, str]) -> dict[str, str]:
+    return child_env(**sandbox)

@@ -44,7 +44,7 @@ class Launched:
     def kinds(self) -> list[str]:
         return [e.kind for e in self.events]
 
-    def wait_for(self, kind: str, timeout: float = 20) -> ChildEvent:
+    def wait_for(self, kind: str, timeout: float = 60) -> ChildEvent:  # a child's start-up (chaoslib's imports) on a loaded machine
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for event in list(self.events):
@@ -104,5 +104,5 @@ class Shop:
             time.sleep(0.1)
         return check()
 
-    def wait_ready(self, count: int = 3, timeout: float = 20) -> bool:
+    def wait_ready(self, count: int = 3, timeout: float = 60) -> bool:  # polled: returns as soon as they are
         return self.wait_until(lambda: self.ready() == count and len(self.pods()) == count, timeout)

@@ -1,4 +1,4 @@
-"""The engine's detached sandbox (one for this folder) and a recording webhook."""
+"""The engine's fixtures (the session's shared sandbox, plans) and a recording webhook."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The engine's detached sandbox and plans, for `gameday recover`'s tests: a folder (an xdist group) of its own,
-so they run beside the run's tests on another worker, against a sandbox of their own."""
+"""The engine's fixtures for `gameday recover`'s tests: the session's shared sandbox and plans (of tests/engine/run)."""
 
 from __future__ import annotations
 

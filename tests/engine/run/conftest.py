@@ -1,4 +1,4 @@
-"""A detached sandbox for the engine's end-to-end tests, and plans written against it."""
+"""The session's shared sandbox for the engine's end-to-end tests, and plans written against it."""
 
 from __future__ import annotations
 
@@ -19,12 +19,13 @@ REPO = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
 
 
-@pytest.fixture(scope="package")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """``gameday sandbox up --detach`` (GAMEDAY_HOME in tmp); this environment with its exports, and PYTHONPATH."""
+@pytest.fixture
+def sandbox(shared_sandbox: sandboxes.SharedSandbox) -> Iterator[dict[str, str]]:
+    """The shared sandbox, the default one of its GAMEDAY_HOME (as ``gameday sandbox up --detach`` starts it):
+    this environment with that GAMEDAY_HOME, its exports, and PYTHONPATH. The test must leave it as it found it."""
     base = {key: value for key, value in os.environ.items() if key != "GAMEDAY_SANDBOX"}
-    for env in sandboxes.through_the_cli(tmp_path_factory.mktemp("home"), base):
-        yield {**env, "PYTHONPATH": os.pathsep.join([str(HERE), str(REPO)])}
+    yield {**shared_sandbox.cli_env(base), "PYTHONPATH": os.pathsep.join([str(HERE), str(REPO)])}
+    shared_sandbox.check_as_found()
 
 
 SCALE = {"type": "python", "module": "chaosk8s.deployment.actions", "func": "scale_deployment"}

@@ -33,13 +33,12 @@ from tests import sandboxes
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    """A detached sandbox in a GAMEDAY_HOME of its own, and the environment it exports."""
-    home = tmp_path_factory.mktemp("home")
+@pytest.fixture
+def sandbox(shared_sandbox: sandboxes.SharedSandbox):
+    """The shared detached sandbox, its GAMEDAY_HOME (searched too) and the environment it exports."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("GAMEDAY_", "PG", "MATTERMOST_", "SLACK_"))}
-    for env in sandboxes.through_the_cli(home, base):
-        yield home, {**env, "PYTHONPATH": str(REPO)}
+    yield shared_sandbox.home, {**shared_sandbox.cli_env(base), "PYTHONPATH": str(REPO)}
+    shared_sandbox.check_as_found()
 
 
 def experiment(probe_url: str) -> dict:

@@ -1,8 +1,9 @@
-"""A detached sandbox for the disaster-recovery functions, shared by the folder.
+"""The session's shared sandbox for the disaster-recovery functions.
 
 Each test breaks the sandbox, recovers it with the functions under test, and leaves it
-in its normal shape (checked by the test itself); at the end the sandbox goes down with
-nothing of PostgreSQL left, including the servers the recovery functions started.
+in its normal shape (checked by the test itself, and by the fixture after it); at the end
+of the session the sandbox goes down with nothing of PostgreSQL left, including the
+servers the recovery functions started.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from tests import sandboxes
 from tests.sandboxes import target  # noqa: F401 - a fixture
 
 
-@pytest.fixture(scope="package")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """The sandbox's exports merged into this environment."""
-    yield from sandboxes.registered(tmp_path_factory, "dr")
+@pytest.fixture
+def sandbox(shared_sandbox: sandboxes.SharedSandbox) -> Iterator[dict[str, str]]:
+    """The shared sandbox's exports merged into this environment; the test must leave it as it found it."""
+    yield shared_sandbox.registered_env()
+    shared_sandbox.check_as_found()
 
 
 @pytest.fixture(autouse=True)

@@ -16,10 +16,12 @@ REPO = Path(__file__).resolve().parents[3]
 CHAOS = str(Path(sys.executable).with_name("chaos"))
 
 
-@pytest.fixture(scope="module")
-def sandbox_env(tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture
+def sandbox_env(shared_sandbox: sandboxes.SharedSandbox):
+    """The shared detached sandbox's environment; the test must leave it as it found it."""
     base = {key: value for key, value in os.environ.items() if key != "GAMEDAY_SANDBOX"}
-    yield from sandboxes.through_the_cli(tmp_path_factory.mktemp("home"), base)
+    yield shared_sandbox.cli_env(base)
+    shared_sandbox.check_as_found()
 
 
 def chaos_run(env: dict, experiment: Path, workdir: Path, *variables: str) -> dict:
