@@ -142,6 +142,13 @@ def pod_names(env: dict[str, str]) -> list[str]:
     return sorted(p.metadata.name for p in shop_pods(env))
 
 
+def delay_recovery(tmp_path: Path, playbook: str, seconds: int) -> None:
+    """The copied ``playbook``'s recovery starts with a ``seconds`` wait (a change freeze), so a test sees the disaster on the target."""
+    slow = {"name": "Wait for the change freeze to lift", "automated": {
+        "type": "probe", "name": "wait", "provider": {"type": "process", "path": "sleep", "arguments": str(seconds)}}}
+    edit_playbook(tmp_path / "playbooks" / playbook, lambda pb: pb["steps"].insert(0, slow))
+
+
 def stop_once_struck(
     sandbox: dict[str, str], tmp_path: Path, playbook: str, struck: Callable[[dict[str, str]], bool],
     stop: Callable[[Popen[str]], None], wait_seconds: int,
@@ -150,9 +157,7 @@ def stop_once_struck(
     disaster step is in the journal and ``struck(sandbox)`` sees the disaster on the target, ``stop`` the
     run (a signal, a power loss). Returns the process's code and output (none after a power loss)."""
     plans = layout(tmp_path)
-    slow = {"name": "Wait for the change freeze to lift", "automated": {
-        "type": "probe", "name": "wait", "provider": {"type": "process", "path": "sleep", "arguments": str(wait_seconds)}}}
-    edit_playbook(tmp_path / "playbooks" / playbook, lambda pb: pb["steps"].insert(0, slow))
+    delay_recovery(tmp_path, playbook, wait_seconds)
     injected = len(YAML(typ="safe").load((tmp_path / "playbooks" / playbook).read_text())["disaster"]["inject"])
     plan = write_plan(plans, [playbook])
     process = gameday_process(sandbox, "run", str(plan))

@@ -13,6 +13,7 @@ from gamedays.faults import dnszone
 from tests.engine.dr.support import (
     cluster_shape,
     db_srv,
+    delay_recovery,
     edit_playbook,
     events_of,
     kinds,
@@ -60,7 +61,9 @@ def test_each_shipped_playbook_recovers_the_sandbox_with_rto_and_rpo_measured(sa
 def test_the_route53_playbook_loses_the_hosted_zone_and_restores_it_through_the_api(sandbox, tmp_path):
     before = route53_records(sandbox)
     assert ("db.shop.internal.", "A", ("127.0.0.1",)) in before
-    plan = write_plan(layout(tmp_path), ["route53-zone.yaml"])
+    plans = layout(tmp_path)
+    delay_recovery(tmp_path, "route53-zone.yaml", 5)  # the restore would otherwise follow the disaster within a second
+    plan = write_plan(plans, ["route53-zone.yaml"])
     process = gameday_process(sandbox, "run", str(plan))
     try:  # the disaster is seen on the target: the zone is down to its apex while the check runs
         journal = tmp_path / "reports/dr/journal.jsonl"

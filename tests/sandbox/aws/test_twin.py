@@ -26,10 +26,11 @@ from tests.sandboxes import target  # noqa: F401 - a fixture
 CLUSTER = "shop-db"
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A sandbox of this module's own (its twin runs in its moto child: no process of its own)."""
-    yield from sandboxes.registered(tmp_path_factory, "twin")
+@pytest.fixture
+def sandbox(shared_sandbox: sandboxes.SharedSandbox) -> Iterator[dict[str, str]]:
+    """The session's shared sandbox (its twin runs in its moto child); each test leaves it as it found it."""
+    yield shared_sandbox.registered_env()
+    shared_sandbox.check_as_found()
 
 
 def superuser_dsn(target: Target, name: str = "DATABASE_URL") -> str:
