@@ -7,6 +7,7 @@ The failover experiment (``experiments/database/postgres-primary-failover.yaml``
     postgres.promote(replica)                               pglocal.rejoin_as_replica(replica, primary)
     point_srv_at_server(dns..., replica, backup)
     wait_for_writes(dsn)
+    sli.probes.http_seconds_until_good(shop)
 
 The rollbacks *fail back*: they leave the original roles, ports and record exactly as they
 were before the fault, so everything that names them (the sandbox's

@@ -43,6 +43,8 @@ MODULE = "gamedays.faults.postgres"
 TERMINATE_WAIT_MS = 5000
 #: How long a released holder waits for the server to free the slots before it exits.
 RELEASE_SETTLE_SECONDS = 3.0
+#: While holding, how often the holder tries to take a slot another client freed (up to ``count``).
+TOP_UP_SECONDS = 0.1
 
 
 
@@ -89,7 +91,9 @@ def exhaust_connections(dsn: str, count: int, hold_seconds: float, state_file: s
     """Open up to ``count`` connections and hold them ``hold_seconds`` in a detached helper process.
 
     The helper stops opening connections when the server refuses one ("too many clients"):
-    the server is then exhausted, which is the point. Its pid goes to ``state_file`` for
+    the server is then exhausted, which is the point; while it holds, it takes every slot another
+    client frees (tried every :data:`TOP_UP_SECONDS`, up to ``count`` in all), so the server stays
+    exhausted rather than only at the moment the helper started. Its pid goes to ``state_file`` for
     :func:`release_connections`, the rollback, written by the helper itself before it opens a
     connection: whenever this process dies (a power loss of the orchestrator), the rollback
     finds every connection it holds. Without a rollback it lets go by itself after
@@ -128,7 +132,8 @@ def release_connections(state_file: str) -> int:
     """Rollback of :func:`exhaust_connections`: stop its helper and wait until the server freed the slots.
 
     Idempotent: with no state file, or a helper already gone, there is nothing to release.
-    Returns how many connections were released.
+    Returns how many connections the helper had opened when it reported (the slots it took
+    later are let go with it).
     """
     state = Path(state_file)
     recorded = _read_state(state)
@@ -384,8 +389,14 @@ def _hold(request: dict[str, Any]) -> int:
         sys.stdout.write(json.dumps({"pid": os.getpid(), "opened": len(connections), "error": error}) + "\n")
         sys.stdout.flush()
         sys.stdout.close()
-        if connections:
-            time.sleep(hold_seconds)
+        deadline = time.monotonic() + hold_seconds
+        while connections and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(TOP_UP_SECONDS, left))
+            if len(connections) < count:  # a slot another client let go of is taken too, as a connection storm would
+                try:
+                    connections.append(psycopg.connect(dsn, connect_timeout=2, application_name=HOLDER_APPLICATION))
+                except psycopg.Error:
+                    pass  # still exhausted (the point), or the server is away: tried again at the next tick
     except SystemExit:
         log.debug("released before the hold time was up")  # SIGTERM from release_connections
     finally:

@@ -51,6 +51,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from typing import Any, Mapping, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -66,6 +67,8 @@ Seconds = float | int | str
 """A duration argument: a number of seconds, or text with a unit ("300ms", "2s", "1m")."""
 
 _Model = TypeVar("_Model", bound=BaseModel)
+#: How long :func:`http_seconds_until_good` waits between two bad samples.
+_RETRY_SECONDS = 0.2
 
 
 # -- http ------------------------------------------------------------------------------------------
@@ -95,6 +98,40 @@ def http_sample(
     """The reading of :func:`http_probe`; ``value`` is the response time in seconds."""
     sli = _http(url, method, timeout, latency_threshold, bad_status, body)
     return _sample(sli, sli.timeout.seconds)
+
+
+def http_seconds_until_good(
+    url: str,
+    method: str = "GET",
+    timeout: Seconds = 2.0,
+    latency_threshold: Seconds | None = None,
+    bad_status: str = "5xx",
+    body: str | None = None,
+    within: Seconds = 30.0,
+) -> float:
+    """Probe: sample ``url`` as :func:`http_probe` does until a sample is good; returns the seconds it took.
+
+    A method step after a fault's own recovery (a failover done, a deployment scaled back), so
+    that the hypothesis sees the service recovered, not only its backend: a load balancer may
+    still hold its replicas down for a health interval. Raises ``ActivityFailed`` when no
+    sample was good within ``within``.
+    """
+    sli = _http(url, method, timeout, latency_threshold, bad_status, body)
+    limit = _duration("within", within).seconds
+    began = time.monotonic()
+    last = "no sample"
+    while True:
+        reading = _read(sli, sli.timeout.seconds)
+        took = time.monotonic() - began
+        if reading.good:
+            return round(took, 3)
+        last = reading.error or "a bad sample"
+        if took + _RETRY_SECONDS >= limit:
+            break
+        time.sleep(_RETRY_SECONDS)
+    from chaoslib.exceptions import ActivityFailed  # late: chaoslib is heavy
+
+    raise ActivityFailed(f"{method} {url} gave no good sample within {limit:g}s; the last: {last}")
 
 
 def _http(

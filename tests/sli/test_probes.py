@@ -7,10 +7,12 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from chaoslib.exceptions import ActivityFailed
 from chaoslib.provider.python import validate_python_activity
 
 from gamedays.loading.activities import check_python_provider
@@ -66,6 +68,26 @@ def test_http_probe_sends_method_and_body_and_reads_variables_from_the_environme
     assert behaviour.requests[-2] == ("POST", "/orders", b'{"item": "probe"}')
     monkeypatch.delenv("SHOP_URL")
     assert probes.http_probe("${SHOP_URL}/orders") is False
+
+
+def test_http_seconds_until_good_waits_for_the_first_good_answer(http_server):
+    url, behaviour = http_server
+    behaviour.status = 503
+    recovered = threading.Timer(0.6, lambda: setattr(behaviour, "status", 200))
+    recovered.start()
+    try:
+        took = probes.http_seconds_until_good(url + "/orders", method="POST", body="{}", within="10s")
+    finally:
+        recovered.cancel()
+    assert 0.5 <= took < 10
+    assert behaviour.requests[-1] == ("POST", "/orders", b"{}") and len(behaviour.requests) >= 2
+
+
+def test_http_seconds_until_good_fails_the_activity_with_the_last_reason(http_server):
+    url, behaviour = http_server
+    behaviour.status = 503
+    with pytest.raises(ActivityFailed, match=rf"GET {url}/healthz gave no good sample within 0.5s; the last: GET {url}/healthz: HTTP 503"):
+        probes.http_seconds_until_good(url + "/healthz", within=0.5)
 
 
 def test_http_sample_is_the_whole_reading_and_json_serialisable(http_server):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -82,6 +83,34 @@ def test_exhaust_connections_then_release(make_cluster: MakeCluster, tmp_path: P
     with connect(shop) as conn:  # at once: release waited for the server to free the slots
         assert conn.execute("SELECT 1").fetchone() == (1,)
     assert release_connections(str(state)) == 0  # a rollback may run twice
+
+
+def test_a_slot_another_client_frees_while_exhausted_is_taken_too(make_cluster: MakeCluster, tmp_path: Path) -> None:
+    """The server stays exhausted, not only at the moment the holder filled it (a monitor's connection comes and goes)."""
+    cluster = make_cluster(PostgresSettings(max_connections=8, superuser_reserved_connections=0))
+    state = tmp_path / "exhaust.json"
+    shop = cluster.primary.conninfo("shop", "shop")
+    bystander = connect(shop, application_name="bystander")
+    try:
+        assert exhaust_connections(shop, count=50, hold_seconds=60, state_file=str(state)) == 7
+        bystander.close()
+
+        def refused() -> bool:
+            try:
+                connect(shop).close()
+            except psycopg.OperationalError as exc:
+                return "too many clients" in str(exc)
+            return False
+
+        assert wait_until(refused, timeout=5.0), "the slot the bystander freed stayed free"
+        time.sleep(0.5)
+        with pytest.raises(psycopg.OperationalError, match="too many clients"):
+            connect(shop).close()
+    finally:
+        bystander.close()
+        assert release_connections(str(state)) == 7  # as reported at first; the slot taken later is let go too
+    with connect(shop) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
 def test_exhausted_connections_are_let_go_after_hold_seconds(cluster: PostgresCluster, tmp_path: Path) -> None:
