@@ -10,9 +10,11 @@ JSON), with two differences that make a gameday safe to abort:
   the run (journal status ``interrupted``), but only once the run can take it.
   One arriving earlier (while Python or chaoslib loads) is held and delivered
   when the hypothesis or the method starts; one arriving while the rollbacks
-  play is ignored, so they finish. SIGTERM keeps chaoslib's meaning during the
-  run (InterruptExecution: interrupted, then rollbacks; a SIGTERM during the
-  rollbacks cuts them short) and is held like SIGINT before it.
+  play is ignored, so they finish. SIGTERM means the same, during the run too:
+  chaoslib's own SIGTERM handler (``exit_signals``) raises ``InterruptExecution``,
+  an ``Exception``, which a python provider running at that moment turns into a
+  failed activity, and the method goes on, its pauses and later faults included.
+  So once the run starts, the child puts its handler back in place of chaoslib's.
 
 Progress goes out as JSON lines (:class:`gamedays.engine.experiment_process.ChildEvent`)
 on the ``--events-fd`` pipe, stdout when none is given; the log goes to stderr.
@@ -80,7 +82,7 @@ class _Phase(enum.Enum):
 
 
 class Interruption:
-    """SIGINT (and SIGTERM outside chaoslib's run) as "stop and roll back", raised only where the run takes it."""
+    """SIGINT and SIGTERM as "stop and roll back", raised only where the run takes it."""
 
     def __init__(self) -> None:
         self._phase = _Phase.BOOT
@@ -107,7 +109,12 @@ class Interruption:
             logger.warning("%s received while %s: ignored", name, self._phase.value)
 
     def arm(self) -> None:
-        """The run can be interrupted from now on; a held interrupt is raised here."""
+        """The run can be interrupted from now on; a held interrupt is raised here.
+
+        Called from inside chaoslib's run, where its ``exit_signals`` took SIGTERM: taken back.
+        """
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self.handle)
         if self._phase is not _Phase.BOOT:
             return
         if self._pending:

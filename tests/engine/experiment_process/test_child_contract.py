@@ -46,13 +46,27 @@ def paused_experiment(folder: Path, pause: float = 30) -> dict:
 def test_sigterm_during_the_pause_interrupts_and_the_rollbacks_still_run(launch: Launch, tmp_path: Path):
     run = launch(paused_experiment(tmp_path), {"folder": str(tmp_path)})
     assert wait_for_file(tmp_path / "action", 20)  # the action ran: the child is in the pause
-    os.kill(run.process.pid, signal.SIGTERM)  # chaoslib's exit_signals: InterruptExecution, not SystemExit
+    os.kill(run.process.pid, signal.SIGTERM)  # as SIGINT: not chaoslib's InterruptExecution
     result = run.result(20)
 
     assert (result.status, result.crashed, result.rollbacks_completed) == ("interrupted", False, True)
     assert (tmp_path / "rollback").exists()
     assert json.loads(result.journal_path.read_text())["rollbacks"][0]["status"] == "succeeded"
-    assert "method_completed" in run.kinds()  # chaoslib reports it on InterruptExecution (not on SIGINT)
+
+
+def test_sigterm_while_the_action_runs_interrupts_it_instead_of_failing_it_and_going_on(launch: Launch, tmp_path: Path):
+    """chaoslib's SIGTERM handler raises an Exception, which a python provider running then turns into a failed
+    activity: the method went on (its 300 s pause, the next action). The child's own handler stops it."""
+    slow = activity("action", "slow-act", "slow_touch", pause_after=300, started="${folder}/started",
+                    path="${folder}/action", seconds=5)
+    body = experiment([slow, touch("then", "${folder}/then")], rollbacks=[touch("roll-back", "${folder}/rollback")], folder="unset")
+    run = launch(body, {"folder": str(tmp_path)})
+    assert wait_for_file(tmp_path / "started", 20)  # the action runs
+    os.kill(run.process.pid, signal.SIGTERM)
+    result = run.result(30)  # far less than the 300 s pause
+
+    assert (result.status, result.crashed, result.rollbacks_completed) == ("interrupted", False, True)
+    assert (tmp_path / "rollback").exists() and not (tmp_path / "then").exists()
 
 
 def test_an_interrupt_while_the_action_runs_does_not_wait_out_its_pause(launch: Launch, tmp_path: Path):
