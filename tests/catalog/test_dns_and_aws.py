@@ -71,9 +71,53 @@ def test_route53_record_change_is_what_the_sandbox_dns_answers_until_restored(ch
     assert wait_until(lambda: target.lookup("db.shop.internal", "A") == dns_before, 5)
 
 
+def test_route53_record_removal_is_what_the_sandbox_dns_answers_until_restored(chaos: ChaosRunner, target: Target):
+    before, dns_before = target.route53_records(), target.lookup("db.shop.internal", "SRV")
+    assert dns_before, "the db SRV record does not resolve before the fault"
+    seen: list[list[str]] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        for _ in range(1000):  # bounded: at most 1000 lookups, 0.1 s apart
+            if done.wait(0.1):
+                return
+            seen.append(target.lookup("db.shop.internal", "SRV"))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        journal = chaos.run("dns/route53-record-removal", hold_seconds=2)
+    finally:
+        done.set()
+        watcher.join(10)
+    assert_rolled_back(journal, 1)
+    assert journal["deviated"] is True  # the shop looks the record up on every request: no orders without it
+    assert output(journal, "delete-record")["previous"]["Type"] == "SRV"
+    # the sandbox's AWS twin made it real: the shop's DNS had no db record, then the same one again
+    assert [] in seen, f"the sandbox DNS never lost the record: {seen[-5:]}"
+    assert target.route53_records() == before
+    assert wait_until(lambda: target.lookup("db.shop.internal", "SRV") == dns_before, 5)
+    target.shop_takes_orders()
+
+
 def test_ec2_stop_start_against_moto(chaos: ChaosRunner, target: Target):
     assert target.ec2_state("shop-api-1") == "running"
     journal = chaos.run("aws/ec2-stop-start", hold_seconds=1)
     assert_rolled_back(journal, 1)
     assert journal["deviated"] is True  # stopped while the hypothesis looked
     assert target.ec2_state("shop-api-1") == "running"
+
+
+def test_eks_node_loss_moves_the_nodes_pods_and_the_shop_keeps_its_replicas(chaos: ChaosRunner, target: Target):
+    node = target.ready_pods(3)[0].spec.node_name  # a node that runs a shop pod: its instance is the one lost
+    on_node = {p.metadata.name for p in target.shop_pods() if p.spec.node_name == node}
+    assert on_node
+    journal = chaos.run("aws/eks-node-loss", instance_name=node, hold_seconds=3)
+    assert_rolled_back(journal, 1)
+    assert journal["deviated"] is False, journal["steady_states"]["after"]  # the replicas came up on the other nodes
+    # the sandbox's AWS twin made it real: the instance's node was cordoned and its pods ended
+    assert on_node.isdisjoint(target.shop_pod_names()), "the lost node's pods still run"
+    assert all(p.spec.node_name != node for p in target.ready_pods(3))  # pods do not move back
+    assert target.ec2_state(node) == "running"
+    assert wait_until(lambda: not target.unschedulable(node), 10)  # uncordoned once its instance runs again
+    target.shop_takes_orders()

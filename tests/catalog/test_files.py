@@ -31,7 +31,7 @@ def test_the_catalog_covers_what_the_team_asked_for():
         "database/slow-database", "database/database-blackhole", "database/database-connection-reset",
         "database/rds-reboot-with-failover", "database/aurora-cluster-failover",
         "dns/record-removal", "dns/record-wrong-address", "dns/resolver-slowdown", "dns/resolver-outage",
-        "dns/route53-record-change", "aws/ec2-stop-start",
+        "dns/route53-record-change", "dns/route53-record-removal", "aws/ec2-stop-start", "aws/eks-node-loss",
     } <= ids  # fmt: skip
 
 

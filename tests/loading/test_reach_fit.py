@@ -60,7 +60,7 @@ def test_a_sandbox_step_is_refused_even_on_this_host(tree, gameday):
         f"plans/p.yaml:{line_of(path, 'uses:')}: experiments[0].uses: experiments/dns/resolver-outage.yaml "
         f"has reach sandbox, which does not fit environment 'production': {SANDBOX}; "
         "catalog entries of kind dns that act on real infrastructure: dns/record-removal (rfc2136), "
-        "dns/record-wrong-address (rfc2136), dns/route53-record-change (aws)"
+        "dns/record-wrong-address (rfc2136), dns/route53-record-change (aws), dns/route53-record-removal (aws)"
     ]
 
 
@@ -142,7 +142,7 @@ def test_run_and_rehearse_refuse_the_same_plan_before_anything_starts(tree, game
         f"plans/p.yaml:{line_of(path, 'uses:')}: experiments[0].uses: experiments/dns/resolver-slowdown.yaml "
         f"has reach sandbox, which does not fit environment 'production': {SANDBOX}; "
         "catalog entries of kind dns that act on real infrastructure: dns/record-removal (rfc2136), "
-        "dns/record-wrong-address (rfc2136), dns/route53-record-change (aws)"
+        "dns/record-wrong-address (rfc2136), dns/route53-record-change (aws), dns/route53-record-removal (aws)"
     ]
     assert result.out == ""  # refused before the summary: nothing started
 

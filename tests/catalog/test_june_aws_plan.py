@@ -1,0 +1,74 @@
+"""plans/2024-06-aws.yaml, the AWS gameday, runs on the sandbox's AWS twin with real effects, and validates unchanged
+for a real account but for its environment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from gamedays.journal.io import read_journal
+from tests.catalog.support import Target
+
+REPO = Path(__file__).resolve().parents[2]
+PLAN = REPO / "plans/2024-06-aws.yaml"
+
+
+def june_plan(report: Path) -> dict:
+    """The June plan with its files named absolutely, a shorter baseline and cooldown, the report in ``report``."""
+    plan = YAML(typ="safe").load(PLAN.read_text())
+    plan["slos"] = str((PLAN.parent / plan["slos"]).resolve())
+    for step in plan["experiments"]:
+        step["uses"] = str((PLAN.parent / step["uses"]).resolve())
+    for check in plan["disaster_recovery"]:
+        check["playbook"] = str((PLAN.parent / check["playbook"]).resolve())
+    plan["monitor"] = {**plan["monitor"], "baseline": "3s", "cooldown": "3s"}
+    plan["report"] = {"out": str(report)}
+    plan["date"] = str(plan["date"])
+    return plan
+
+
+def bad_samples(events: list[dict], step: str, slo: str) -> int:
+    """The bad samples of ``slo`` between the start and the end of ``step``."""
+    started = next(e["at"] for e in events if e["event"] == "step_started" and e["step"] == step)
+    finished = next(e["at"] for e in events if e["event"] == "step_finished" and e["step"] == step)
+    return sum(1 for e in events if e["event"] == "sample" and e["slo"] == slo and not e["good"] and started <= e["at"] <= finished)
+
+
+def test_the_june_aws_plan_fails_over_aurora_loses_a_route53_record_and_an_eks_node_for_real(target: Target, tmp_path: Path):
+    writer, records = target.aurora_writer(), target.route53_records()
+    path = tmp_path / "plan.yaml"
+    path.write_text(json.dumps(june_plan(tmp_path / "report")))  # JSON is YAML
+    done = subprocess.run(
+        [sys.executable, "-m", "gamedays", "run", str(path)], env=target.env, capture_output=True, text=True, timeout=420
+    )
+    assert done.returncode == 1, done.stdout[-4000:] + done.stderr[-4000:]  # a finding: the shop needs its db record
+    events = [json.loads(e.model_dump_json()) for e in read_journal(tmp_path / "report/journal.jsonl").events]
+    finished = {e["step"]: e["outcome"] for e in events if e["event"] == "step_finished"}
+    assert finished == {"aurora-writer-failover": "passed", "route53-record-loss": "deviated", "eks-node-loss": "passed"}
+    # each fault acted on the real parts the SLIs measure, through the AWS API only
+    assert bad_samples(events, "aurora-writer-failover", "database-writes") >= 1  # the writer moved: writes broke a while
+    assert bad_samples(events, "route53-record-loss", "dns-resolution") >= 1  # the shop's DNS lost the record
+    for step in finished:
+        assert any(e.get("step") == step and e.get("kind") == "rollbacks_completed" for e in events), step
+    dr = {e["check"]: e for e in events if e["event"] == "dr_finished"}
+    assert set(dr) == {"route53-zone", "kubernetes-cluster"}
+    assert all(e["recovered_at"] is not None and e["failed_step"] is None for e in dr.values()), dr
+    # and the sandbox is as it began
+    assert target.aurora_writer() == writer and target.route53_records() == records
+    target.ready_pods(3)
+    target.shop_takes_orders()
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_the_june_plan_validates_for_a_real_account_by_its_environment_alone(tree, gameday, environment: str):
+    text = PLAN.read_text().replace("environment: sandbox ", f"environment: {environment} ", 1)
+    assert f"environment: {environment} " in text
+    tree.write("plans/june.yaml", text)
+    result = gameday("validate", "plans/june.yaml")
+    assert result.code == 0, result.err
+    assert f"environment  {environment}" in result.out
