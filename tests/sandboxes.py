@@ -123,9 +123,13 @@ class SharedSandbox:
         return dict(self._running.info.env)
 
     def registered_env(self) -> dict[str, str]:
-        """This environment without AWS_*, GAMEDAY_*, PG*, with the exports (as :func:`registered` yields)."""
+        """This environment without AWS_*, GAMEDAY_*, PG*, with the exports (as :func:`registered` yields).
+
+        GAMEDAY_METRICS_PORT stays 0: a `gameday run` of a test never takes the default port, which
+        a run in another worker may hold (they collided: "Address already in use", exit 2).
+        """
         env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "GAMEDAY_", "PG"))}
-        return {**env, **self.exports}
+        return {**env, "GAMEDAY_METRICS_PORT": "0", **self.exports}
 
     def cli_env(self, base: Mapping[str, str]) -> dict[str, str]:
         """``base`` with GAMEDAY_HOME and the exports (as :func:`through_the_cli` yields)."""
