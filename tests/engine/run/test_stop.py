@@ -70,6 +70,34 @@ def test_a_deviation_with_on_failure_stop_is_a_finding_and_the_rest_is_skipped(s
     wait_ready_pods(sandbox, 3)
 
 
+def erroring_experiment() -> dict:
+    """Its steady state is not met before the method (99 pods never run): the step ends in error, nothing injected."""
+    experiment = scale_to_zero_experiment(hold=2)
+    experiment["steady-state-hypothesis"] = {
+        "title": "ninety-nine pods run",
+        "probes": [{"type": "probe", "name": "ninety-nine-running", "tolerance": 99, "provider": COUNT_RUNNING}],
+    }
+    return experiment
+
+
+def test_an_error_with_on_failure_stop_is_the_errors_outcome_and_the_rest_is_skipped(sandbox, plans):
+    plan = plans.write([
+        {"id": "cannot-start", "uses": erroring_experiment(), "on_failure": "stop"},
+        {"id": "after", "uses": harmless_experiment()},
+    ])
+    result = run_gameday(sandbox, "run", str(plan))
+    assert result.returncode == 1, result.stdout + result.stderr  # the error's outcome, not an abort (3)
+    report = plans.folder / "report"
+    finished = _finished(report)
+    assert finished["event"] == "gameday_finished" and finished["exit_code"] == 1 and finished["outcome"] != "aborted"
+    analysis = analyse(read_journal(report / "journal.jsonl").events)
+    first, second = analysis.steps
+    assert first.outcome.value == "error"
+    assert second.outcome.value == "skipped" and second.detail == "skipped: cannot-start error and its on_failure is stop"
+    assert "skipped: cannot-start error and its on_failure is stop" in (report / "report.html").read_text()
+    wait_ready_pods(sandbox, 3)  # nothing was injected: the method never ran
+
+
 def test_a_guardrail_abort_with_on_abort_stop_stays_an_abort_and_measures_the_recovery(sandbox, plans):
     plan = plans.write(
         [
