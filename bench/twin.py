@@ -63,19 +63,12 @@ def aws(service: str, env: dict[str, str]) -> Any:
 
 
 def lookup(server: str, name: str, rdtype: str) -> list[str]:
-    """What ``server`` (host:port) answers for ``name`` ([] for no answer)."""
-    import dns.exception
-    import dns.message
-    import dns.query
+    """What ``server`` (host:port) holds for ``name`` ([] for nothing)."""
+    from gamedays.faults.dns import read_rdataset
 
-    host, port = server.rsplit(":", 1)
-    try:
-        answer = dns.query.udp(
-            dns.message.make_query(name, rdtype), host, port=int(port), timeout=1.0
-        )
-    except dns.exception.DNSException:
-        return []
-    return sorted(r.to_text() for rrset in answer.answer for r in rrset)
+    return sorted(
+        rdata.to_text() for rdata in read_rdataset(server, ".", name, rdtype, 1.0) or ()
+    )
 
 
 def failover_seconds(env: dict[str, str], to: str) -> float:
@@ -97,7 +90,7 @@ def record_seconds(env: dict[str, str], address: str) -> float:
     route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
         "Name": "bench.shop.internal.", "Type": "A", "TTL": 0, "ResourceRecords": [{"Value": address}]}}]})  # fmt: skip
     until(
-        lambda: lookup(env["SANDBOX_DNS"], "bench.shop.internal", "A") == [address],
+        lambda: lookup(env["SANDBOX_DNS"], "bench.shop.internal.", "A") == [address],
         f"bench.shop.internal A {address}",
     )
     return time.perf_counter() - start
@@ -154,7 +147,7 @@ def baselines(env: dict[str, str]) -> tuple[float, float, float]:
         timed(lambda: writer_identity(env["DATABASE_URL"])) for _ in range(5)
     )
     dns = statistics.median(
-        timed(lambda: lookup(env["SANDBOX_DNS"], "db.shop.internal", "SRV"))
+        timed(lambda: lookup(env["SANDBOX_DNS"], "db.shop.internal.", "SRV"))
         for _ in range(5)
     )
     listing = statistics.median(

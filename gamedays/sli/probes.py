@@ -119,7 +119,6 @@ def http_seconds_until_good(
     sli = _http(url, method, timeout, latency_threshold, bad_status, body)
     limit = _duration("within", within).seconds
     began = time.monotonic()
-    last = "no sample"
     while True:
         reading = _read(sli, sli.timeout.seconds)
         took = time.monotonic() - began

@@ -18,6 +18,8 @@ import dns.query
 import psycopg
 
 from gamedays.faults.pgserver import processes_in
+from gamedays.journal.io import read_journal
+from tests.support import REPO
 
 CHAOS = str(Path(sys.executable).with_name("chaos"))
 ORDER = json.dumps({"item": "catalog-test", "quantity": 1}).encode()
@@ -108,6 +110,29 @@ def assert_rolled_back(journal: dict[str, Any], rollbacks: int) -> None:
     assert journal["status"] == "completed", json.dumps(journal["run"], indent=1)[-3000:]
     assert statuses(journal, "run") and set(statuses(journal, "run")) == {"succeeded"}, statuses(journal, "run")
     assert statuses(journal, "rollbacks") == ["succeeded"] * rollbacks, json.dumps(journal.get("rollbacks"))[-3000:]
+
+
+def plan_of(title: str, experiments: list[dict[str, Any]], report: Path, cooldown: str = "1s") -> dict[str, Any]:
+    """A sandbox plan of the catalog tests: the repository's SLOs, fast sampling, no guardrail, ``report`` its folder."""
+    return {
+        "gameday": "catalog", "title": f"catalog test: {title}", "date": "2024-05-21", "environment": "sandbox",
+        "team": {"commander": "tester"}, "slos": str(REPO / "probes/slos.yaml"),
+        "monitor": {"interval": "500ms", "baseline": "1s", "cooldown": cooldown, "timeout": "1s"},
+        "guardrails": {"abort_when": []}, "experiments": experiments, "report": {"out": str(report)},
+    }  # fmt: skip
+
+
+def run_plan(
+    target: Target, plan: dict[str, Any], folder: Path, timeout: float = 240
+) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+    """`gameday run` of ``plan`` (written as ``folder``/plan.yaml) on the target's sandbox, and its journal's events."""
+    path = folder / "plan.yaml"
+    path.write_text(json.dumps(plan))  # JSON is YAML
+    command = [sys.executable, "-m", "gamedays", "run", str(path)]
+    done = subprocess.run(command, env=target.env, capture_output=True, text=True, timeout=timeout)
+    journal = Path(plan["report"]["out"]) / "journal.jsonl"
+    events = [json.loads(e.model_dump_json()) for e in read_journal(journal).events] if journal.exists() else []
+    return done, events
 
 
 @dataclass(frozen=True)

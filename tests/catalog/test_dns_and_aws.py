@@ -3,8 +3,31 @@
 from __future__ import annotations
 
 import threading
+from typing import Callable, TypeVar
 
 from tests.catalog.support import ChaosRunner, Target, assert_rolled_back, output, wait_until
+
+T = TypeVar("T")
+
+
+def answers_while(target: Target, name: str, rdtype: str, run: Callable[[], T]) -> tuple[T, list[list[str]]]:
+    """``run()``'s result, and what the sandbox DNS answered for ``name`` every 0.1 s while it ran."""
+    seen: list[list[str]] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        for _ in range(1000):  # bounded: at most 1000 lookups, 0.1 s apart
+            if done.wait(0.1):
+                return
+            seen.append(target.lookup(name, rdtype))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        return run(), seen
+    finally:
+        done.set()
+        watcher.join(10)
 
 
 def test_record_removal_breaks_resolution_and_the_backup_restores_it(chaos: ChaosRunner, target: Target):
@@ -46,22 +69,7 @@ def test_resolver_outage_drops_lookups_until_cleared(chaos: ChaosRunner, target:
 
 def test_route53_record_change_is_what_the_sandbox_dns_answers_until_restored(chaos: ChaosRunner, target: Target):
     before, dns_before = target.route53_records(), target.lookup("db.shop.internal", "A")
-    seen: list[list[str]] = []
-    done = threading.Event()
-
-    def watch() -> None:
-        for _ in range(1000):  # bounded: at most 1000 lookups, 0.1 s apart
-            if done.wait(0.1):
-                return
-            seen.append(target.lookup("db.shop.internal", "A"))
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        journal = chaos.run("dns/route53-record-change", hold_seconds=2)
-    finally:
-        done.set()
-        watcher.join(10)
+    journal, seen = answers_while(target, "db.shop.internal", "A", lambda: chaos.run("dns/route53-record-change", hold_seconds=2))
     assert_rolled_back(journal, 1)
     assert journal["deviated"] is True  # the hypothesis read the wrong address
     assert output(journal, "point-record-at-wrong-address")["current"]["ResourceRecords"] == [{"Value": "192.0.2.10"}]
@@ -74,22 +82,7 @@ def test_route53_record_change_is_what_the_sandbox_dns_answers_until_restored(ch
 def test_route53_record_removal_is_what_the_sandbox_dns_answers_until_restored(chaos: ChaosRunner, target: Target):
     before, dns_before = target.route53_records(), target.lookup("db.shop.internal", "SRV")
     assert dns_before, "the db SRV record does not resolve before the fault"
-    seen: list[list[str]] = []
-    done = threading.Event()
-
-    def watch() -> None:
-        for _ in range(1000):  # bounded: at most 1000 lookups, 0.1 s apart
-            if done.wait(0.1):
-                return
-            seen.append(target.lookup("db.shop.internal", "SRV"))
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        journal = chaos.run("dns/route53-record-removal", hold_seconds=2)
-    finally:
-        done.set()
-        watcher.join(10)
+    journal, seen = answers_while(target, "db.shop.internal", "SRV", lambda: chaos.run("dns/route53-record-removal", hold_seconds=2))
     assert_rolled_back(journal, 1)
     assert journal["deviated"] is True  # the shop looks the record up on every request: no orders without it
     assert output(journal, "delete-record")["previous"]["Type"] == "SRV"

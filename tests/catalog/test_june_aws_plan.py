@@ -3,18 +3,13 @@ for a real account but for its environment."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
-from gamedays.journal.io import read_journal
-from tests.catalog.support import Target
+from tests.catalog.support import REPO, Target, run_plan
 
-REPO = Path(__file__).resolve().parents[2]
 PLAN = REPO / "plans/2024-06-aws.yaml"
 
 
@@ -41,13 +36,8 @@ def bad_samples(events: list[dict], step: str, slo: str) -> int:
 
 def test_the_june_aws_plan_fails_over_aurora_loses_a_route53_record_and_an_eks_node_for_real(target: Target, tmp_path: Path):
     writer, records = target.aurora_writer(), target.route53_records()
-    path = tmp_path / "plan.yaml"
-    path.write_text(json.dumps(june_plan(tmp_path / "report")))  # JSON is YAML
-    done = subprocess.run(
-        [sys.executable, "-m", "gamedays", "run", str(path)], env=target.env, capture_output=True, text=True, timeout=420
-    )
+    done, events = run_plan(target, june_plan(tmp_path / "report"), tmp_path, timeout=420)
     assert done.returncode == 1, done.stdout[-4000:] + done.stderr[-4000:]  # a finding: the shop needs its db record
-    events = [json.loads(e.model_dump_json()) for e in read_journal(tmp_path / "report/journal.jsonl").events]
     finished = {e["step"]: e["outcome"] for e in events if e["event"] == "step_finished"}
     assert finished == {"aurora-writer-failover": "passed", "route53-record-loss": "deviated", "eks-node-loss": "passed"}
     # each fault acted on the real parts the SLIs measure, through the AWS API only

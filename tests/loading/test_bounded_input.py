@@ -12,7 +12,7 @@ from tests.support import VALID_PLAN
 ALLOWED = "allowed: a regular file of at most 1 MiB, nested at most 50 deep, with at most 100 aliases"
 
 
-def _bomb() -> str:
+def alias_bomb() -> str:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     for level in range(1, 9):
         lines.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]")
@@ -48,7 +48,7 @@ def test_deep_nesting_is_refused(tree, gameday):
 
 
 def test_an_alias_bomb_is_refused(tree, gameday):
-    tree.write("playbooks/bomb.yaml", _bomb())
+    tree.write("playbooks/bomb.yaml", alias_bomb())
     tree.plan(VALID_PLAN.replace("database-cluster.yaml", "bomb.yaml"))
     assert_invalid(validate(gameday), f"playbooks/bomb.yaml:5: its aliases expand to more than 100000 values; {ALLOWED}")
 
@@ -60,7 +60,7 @@ def test_too_many_aliases_are_refused(tree, gameday):
 
 
 def test_an_alias_bomb_in_an_experiment_is_refused_before_chaoslib_reads_it(tree, gameday):
-    tree.write("experiments/bomb.yaml", _bomb())
+    tree.write("experiments/bomb.yaml", alias_bomb())
     tree.plan(VALID_PLAN.replace("kubernetes/pod-kill.yaml", "bomb.yaml"))
     assert_invalid(validate(gameday), "experiments/bomb.yaml:5: its aliases expand to more than 100000 values;")
 

@@ -9,15 +9,7 @@ import pytest
 
 from gamedays.reporting.notes import NOTES
 from gamedays.reporting.render import render_report
-
-ALLOWED = "allowed: a regular file of at most 1 MiB, nested at most 50 deep, with at most 100 aliases"
-
-
-def _bomb() -> str:
-    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    for level in range(1, 9):
-        lines.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]")
-    return "\n".join(lines) + "\n"
+from tests.loading.test_bounded_input import ALLOWED, alias_bomb
 
 
 def refused(gameday, folder, message: str) -> None:
@@ -61,9 +53,9 @@ def test_actions_that_are_a_fifo_are_refused_without_blocking(folder, gameday):
 
 
 def test_an_alias_bomb_in_actions_is_refused(folder, gameday):
-    (folder / "actions.yaml").write_text(_bomb())
+    (folder / "actions.yaml").write_text(alias_bomb())
     refused(gameday, folder, f"actions.yaml:5: its aliases expand to more than 100000 values; {ALLOWED}")
-    assert (folder / "actions.yaml").read_text() == _bomb()
+    assert (folder / "actions.yaml").read_text() == alias_bomb()
 
 
 def test_deeply_nested_actions_are_refused(folder, gameday):

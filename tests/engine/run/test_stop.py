@@ -25,14 +25,24 @@ COUNT_RUNNING = {
 }
 
 
-def deviating_experiment() -> dict:
-    """Three shop pods keep running while the deployment is scaled to zero: deviates by construction."""
+def running_pods_experiment(count: int) -> dict:
+    """Scale the shop to zero, its hypothesis that ``count`` shop pods run."""
     experiment = scale_to_zero_experiment(hold=2)
     experiment["steady-state-hypothesis"] = {
-        "title": "three pods run",
-        "probes": [{"type": "probe", "name": "three-running", "tolerance": 3, "provider": COUNT_RUNNING}],
+        "title": f"{count} pods run",
+        "probes": [{"type": "probe", "name": f"{count}-running", "tolerance": count, "provider": COUNT_RUNNING}],
     }
     return experiment
+
+
+def deviating_experiment() -> dict:
+    """Three shop pods keep running while the deployment is scaled to zero: deviates by construction."""
+    return running_pods_experiment(3)
+
+
+def erroring_experiment() -> dict:
+    """Its steady state is not met before the method (99 pods never run): the step ends in error, nothing injected."""
+    return running_pods_experiment(99)
 
 
 def harmless_experiment() -> dict:
@@ -68,16 +78,6 @@ def test_a_deviation_with_on_failure_stop_is_a_finding_and_the_rest_is_skipped(s
     assert "did NOT recover in time" not in result.stdout
     assert "did not recover" not in (report / "actions.md").read_text().lower()
     wait_ready_pods(sandbox, 3)
-
-
-def erroring_experiment() -> dict:
-    """Its steady state is not met before the method (99 pods never run): the step ends in error, nothing injected."""
-    experiment = scale_to_zero_experiment(hold=2)
-    experiment["steady-state-hypothesis"] = {
-        "title": "ninety-nine pods run",
-        "probes": [{"type": "probe", "name": "ninety-nine-running", "tolerance": 99, "provider": COUNT_RUNNING}],
-    }
-    return experiment
 
 
 def test_an_error_with_on_failure_stop_is_the_errors_outcome_and_the_rest_is_skipped(sandbox, plans):
