@@ -30,8 +30,9 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from sandbox import cli, exports  # noqa: E402 - bench/sandbox.py
 from targets import Targets  # noqa: E402 - bench/targets.py
+
+from sandbox import cli, exports  # noqa: E402 - bench/sandbox.py
 
 TARGET_FAILOVER, TARGET_RECORD, TARGET_NODE = 15.0, 2.0, 5.0
 WAIT = 60.0  # seconds: each figure's bound
@@ -64,7 +65,7 @@ def aws(service: str, env: dict[str, str]) -> Any:
 
 def lookup(server: str, name: str, rdtype: str) -> list[str]:
     """What ``server`` (host:port) holds for ``name`` ([] for nothing)."""
-    from gamedays.faults.dns import read_rdataset
+    from gamedays.faults.dns.records import read_rdataset
 
     return sorted(
         rdata.to_text() for rdata in read_rdataset(server, ".", name, rdtype, 1.0) or ()
@@ -72,7 +73,7 @@ def lookup(server: str, name: str, rdtype: str) -> list[str]:
 
 
 def failover_seconds(env: dict[str, str], to: str) -> float:
-    from gamedays.faults.aurora import wait_for_writer
+    from gamedays.faults.postgres.aurora import wait_for_writer
 
     rds = aws("rds", env)
     start = time.perf_counter()
@@ -140,7 +141,7 @@ def baselines(env: dict[str, str]) -> tuple[float, float, float]:
     """One write round trip, one DNS lookup, one pod listing: medians of 5."""
     from kubernetes import client, config
 
-    from gamedays.faults.aurora import writer_identity
+    from gamedays.faults.postgres.aurora import writer_identity
 
     api = client.CoreV1Api(config.new_client_from_config(config_file=env["KUBECONFIG"]))
     write = statistics.median(

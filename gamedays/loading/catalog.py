@@ -5,8 +5,11 @@
 
 Each ``.yaml``, ``.yml`` or ``.json`` file below the catalog's root is one entry. Its id
 is its path relative to the root without the extension (``kubernetes/pod-kill``, what a
-plan's ``uses:`` names without ``../experiments/`` and ``.yaml``); its target kind is the
-first folder (``kubernetes``, ``database``, ``dns``, ``aws``, or a team's own). An entry
+plan's ``uses:`` names without ``../experiments/`` and ``.yaml``). The first folder tells
+where it can act (``aws``, ``kubernetes``, ``postgres``, ``dns``, ``local``, ``sandbox``: see
+its reach); its target kind, what it breaks, is its first tag (``database``, ``dns``,
+``kubernetes``, ``aws``, or a team's own), so experiments that break the same thing with a
+different reach are alternatives to each other. An entry
 tells what the experiment breaks (the first sentence of its description), its tags, the
 configuration keys a plan may set with ``with:`` together with their defaults (a key read
 from the environment shows the variable and its default, if any), whether it declares
@@ -34,8 +37,8 @@ from gamedays.model.errors import InvalidInput, Problem
 from gamedays.model.reach import Reach
 
 SUFFIXES = (".yaml", ".yml", ".json")
-#: The target kind of a file right under the catalog's root, in no folder.
-NO_FOLDER = "any"
+#: The target kind of an experiment without tags.
+NO_KIND = "any"
 #: A sentence ends at . ! or ? followed by a space, unless the word is an abbreviation (e.g. i.e. etc. vs.).
 _SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)[.!?](?=\s)")
 _WIDTH = 100
@@ -184,7 +187,7 @@ def read_entry(root: Path, path: Path) -> CatalogEntry:
     return CatalogEntry(
         id=relative.with_suffix("").as_posix(),
         path=path,
-        target=relative.parts[0] if len(relative.parts) > 1 else NO_FOLDER,
+        target=tags[0] if tags else NO_KIND,
         title=" ".join(str(title).split()),
         summary=first_sentence(str(description)),
         tags=tuple(tags),

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from gamedays.faults.tcpproxy import TargetUnavailable, TcpProxy
+from gamedays.faults.local.tcpproxy import TargetUnavailable, TcpProxy
 from gamedays.model.errors import SandboxError
 from gamedays.sandbox import awsseed, processes
 from gamedays.sandbox.aws import AwsSandbox

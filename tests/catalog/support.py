@@ -17,7 +17,7 @@ import dns.message
 import dns.query
 import psycopg
 
-from gamedays.faults.pgserver import processes_in
+from gamedays.faults.local.pgserver import processes_in
 from gamedays.journal.io import read_journal
 from tests.support import REPO
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from tests.catalog.support import ChaosRunner, Target, assert_rolled_back, output, pid_alive, statuses, wait_until
+from tests.catalog.support import (
+    ChaosRunner,
+    Target,
+    assert_rolled_back,
+    output,
+    pid_alive,
+    statuses,
+    wait_until,
+)
 
 
 def primary_pid(target: Target) -> int:
@@ -22,7 +30,7 @@ def test_primary_failover_moves_the_shop_to_the_replica_and_fails_back_without_l
 ):
     srv_before = target.lookup("db.shop.internal", "SRV")
     last_order = target.query("SELECT coalesce(max(id), 0) FROM orders")
-    journal = chaos.run("database/postgres-primary-failover")
+    journal = chaos.run("local/postgres-primary-failover")
     assert_rolled_back(journal, 2)
     assert journal["deviated"] is False, journal["steady_states"]["after"]  # the shop survived the failover
     replica_port = int(target.env["DATABASE_REPLICA_URL"].rsplit(":", 1)[1].split("/")[0])
@@ -49,7 +57,7 @@ def test_primary_failover_moves_the_shop_to_the_replica_and_fails_back_without_l
 def test_primary_kill_costs_the_database_until_the_rollback_starts_it_again(chaos: ChaosRunner, target: Target):
     srv_before = target.lookup("db.shop.internal", "SRV")
     killed = primary_pid(target)
-    journal = chaos.run("database/postgres-primary-kill", hold_seconds=1)
+    journal = chaos.run("local/postgres-primary-kill", hold_seconds=1)
     assert_rolled_back(journal, 2)
     assert journal["deviated"] is True  # no failover: no database while the primary was down
     assert output(journal, "kill-primary") == killed and not pid_alive(killed)
@@ -60,7 +68,7 @@ def test_primary_kill_costs_the_database_until_the_rollback_starts_it_again(chao
 
 
 def test_connection_exhaustion_refuses_new_connections_until_released(chaos: ChaosRunner, target: Target):
-    journal = chaos.run("database/postgres-connection-exhaustion", hold_seconds=1)
+    journal = chaos.run("postgres/postgres-connection-exhaustion", hold_seconds=1)
     assert_rolled_back(journal, 1)
     assert output(journal, "exhaust-connections") > 10
     refused = output(journal, "new-connection-while-exhausted")
@@ -77,7 +85,7 @@ def test_connection_exhaustion_refuses_new_connections_until_released(chaos: Cha
 
 def run_through_proxy(chaos: ChaosRunner, target: Target, experiment: str, **variables: object) -> dict:
     srv_before = target.lookup("db.shop.internal", "SRV")
-    journal = chaos.run(f"database/{experiment}", hold_seconds=1, **variables)
+    journal = chaos.run(f"local/{experiment}", hold_seconds=1, **variables)
     assert_rolled_back(journal, 1)
     routed = output(journal, "route-database-through-proxy")
     proxy_port = routed["proxy"]["listen_port"]
@@ -111,7 +119,7 @@ def test_database_connection_reset_breaks_every_connection(chaos: ChaosRunner, t
 
 
 def test_rds_reboot_with_failover_against_moto(chaos: ChaosRunner, target: Target):
-    journal = chaos.run("database/rds-reboot-with-failover")
+    journal = chaos.run("aws/rds-reboot-with-failover")
     assert (journal["status"], journal["deviated"], statuses(journal, "run")) == ("completed", False, ["succeeded"])
     rebooted = output(journal, "reboot-with-failover")["DBInstance"]
     assert (rebooted["DBInstanceIdentifier"], rebooted["MultiAZ"]) == ("shop-db-legacy", True)
@@ -123,7 +131,7 @@ def test_aurora_failover_moves_the_writes_to_the_replica_and_the_rollback_moves_
     assert target.aurora_writer() == "shop-db-1"
     srv_before = target.lookup("db.shop.internal", "SRV")
     timeline_before = timeline(target)
-    journal = chaos.run("database/aurora-cluster-failover")
+    journal = chaos.run("aws/aurora-cluster-failover")
     assert_rolled_back(journal, 2)
     assert journal["deviated"] is False, journal["steady_states"]["after"]
     during = output(journal, "failover-to-the-reader")["DBCluster"]["DBClusterMembers"]

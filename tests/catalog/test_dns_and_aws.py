@@ -5,7 +5,13 @@ from __future__ import annotations
 import threading
 from typing import Callable, TypeVar
 
-from tests.catalog.support import ChaosRunner, Target, assert_rolled_back, output, wait_until
+from tests.catalog.support import (
+    ChaosRunner,
+    Target,
+    assert_rolled_back,
+    output,
+    wait_until,
+)
 
 T = TypeVar("T")
 
@@ -51,7 +57,7 @@ def test_record_wrong_address_points_away_and_the_backup_restores_it(chaos: Chao
 
 
 def test_resolver_slowdown_delays_lookups_until_cleared(chaos: ChaosRunner, target: Target):
-    journal = chaos.run("dns/resolver-slowdown", hold_seconds=1, delay_seconds=0.5)
+    journal = chaos.run("sandbox/resolver-slowdown", hold_seconds=1, delay_seconds=0.5)
     assert_rolled_back(journal, 1)
     sample = output(journal, "lookup-while-slow")
     assert sample["good"] is True and sample["elapsed"] >= 0.5
@@ -60,7 +66,7 @@ def test_resolver_slowdown_delays_lookups_until_cleared(chaos: ChaosRunner, targ
 
 
 def test_resolver_outage_drops_lookups_until_cleared(chaos: ChaosRunner, target: Target):
-    journal = chaos.run("dns/resolver-outage", hold_seconds=1)
+    journal = chaos.run("sandbox/resolver-outage", hold_seconds=1)
     assert_rolled_back(journal, 1)
     assert output(journal, "lookup-during-the-outage")["good"] is False
     assert target.lookup("db.shop.internal", "SRV", timeout=1.0)
@@ -69,7 +75,7 @@ def test_resolver_outage_drops_lookups_until_cleared(chaos: ChaosRunner, target:
 
 def test_route53_record_change_is_what_the_sandbox_dns_answers_until_restored(chaos: ChaosRunner, target: Target):
     before, dns_before = target.route53_records(), target.lookup("db.shop.internal", "A")
-    journal, seen = answers_while(target, "db.shop.internal", "A", lambda: chaos.run("dns/route53-record-change", hold_seconds=2))
+    journal, seen = answers_while(target, "db.shop.internal", "A", lambda: chaos.run("aws/route53-record-change", hold_seconds=2))
     assert_rolled_back(journal, 1)
     assert journal["deviated"] is True  # the hypothesis read the wrong address
     assert output(journal, "point-record-at-wrong-address")["current"]["ResourceRecords"] == [{"Value": "192.0.2.10"}]
@@ -82,7 +88,7 @@ def test_route53_record_change_is_what_the_sandbox_dns_answers_until_restored(ch
 def test_route53_record_removal_is_what_the_sandbox_dns_answers_until_restored(chaos: ChaosRunner, target: Target):
     before, dns_before = target.route53_records(), target.lookup("db.shop.internal", "SRV")
     assert dns_before, "the db SRV record does not resolve before the fault"
-    journal, seen = answers_while(target, "db.shop.internal", "SRV", lambda: chaos.run("dns/route53-record-removal", hold_seconds=2))
+    journal, seen = answers_while(target, "db.shop.internal", "SRV", lambda: chaos.run("aws/route53-record-removal", hold_seconds=2))
     assert_rolled_back(journal, 1)
     assert journal["deviated"] is True  # the shop looks the record up on every request: no orders without it
     assert output(journal, "delete-record")["previous"]["Type"] == "SRV"

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from gamedays.faults import dbproxy, pgfailover, pglocal, pods, postgres
+from gamedays.faults.kubernetes import pods
+from gamedays.faults.local import dbproxy, pgfailover, pglocal, postmaster
 from tests.catalog.support import Target
 
 
@@ -47,7 +48,7 @@ def test_on_a_healthy_cluster_the_rollbacks_change_nothing(cluster: dict[str, st
 
 
 def test_a_failover_that_stopped_after_the_kill_is_finished_by_starting_the_primary(cluster: dict[str, str]):
-    killed = postgres.kill_postmaster(cluster["primary"])
+    killed = postmaster.kill_postmaster(cluster["primary"])
     done = pgfailover.fail_back(cluster["primary"], cluster["replica"], log_file=cluster["log"])
     assert done["steps"] == ["started pg1 again"] and pid_of(cluster["primary"]) != killed
     rejoined = pglocal.rejoin_as_replica(cluster["replica"], cluster["primary"], log_file=cluster["log"])
@@ -55,8 +56,8 @@ def test_a_failover_that_stopped_after_the_kill_is_finished_by_starting_the_prim
 
 
 def test_a_promoted_replica_whose_record_never_moved_is_failed_back_too(cluster: dict[str, str]):
-    postgres.kill_postmaster(cluster["primary"])
-    postgres.promote(cluster["replica"])
+    postmaster.kill_postmaster(cluster["primary"])
+    postmaster.promote(cluster["replica"])
     done = pgfailover.fail_back(
         cluster["primary"], cluster["replica"], cluster["dns"], "shop.internal", "db", cluster["backup"],
         log_file=cluster["log"],

@@ -7,14 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from gamedays.loading.catalog import list_catalog
 from gamedays.loading.experiments import load_experiment, validate_experiment
 from gamedays.loading.plan import load_plan
+from gamedays.model.reach import Reach
 
 REPO = Path(__file__).resolve().parents[2]
 FILES = sorted((REPO / "experiments").rglob("*.yaml"))
 #: Faults that undo themselves: a controller replaces killed pods, an RDS reboot ends on its own.
-NO_ROLLBACK = {"kubernetes/pod-kill", "kubernetes/rolling-pod-loss", "database/rds-reboot-with-failover"}
-KINDS = {"kubernetes", "database", "dns", "aws"}
+NO_ROLLBACK = {"kubernetes/pod-kill", "kubernetes/rolling-pod-loss", "aws/rds-reboot-with-failover"}
+#: The catalog's folders, by where their experiments can act.
+FOLDERS = {"aws", "kubernetes", "postgres", "dns", "local", "sandbox"}
 
 
 def ident(path: Path) -> str:
@@ -23,16 +26,31 @@ def ident(path: Path) -> str:
 
 def test_the_catalog_covers_what_the_team_asked_for():
     ids = {ident(p) for p in FILES}
-    assert {p.split("/")[0] for p in ids} == KINDS
+    assert {p.split("/")[0] for p in ids} == FOLDERS
     assert {
         "kubernetes/pod-kill", "kubernetes/node-drain", "kubernetes/deployment-scale-to-zero",
         "kubernetes/rolling-pod-loss", "kubernetes/namespace-network-deny",
-        "database/postgres-primary-kill", "database/postgres-primary-failover", "database/postgres-connection-exhaustion",
-        "database/slow-database", "database/database-blackhole", "database/database-connection-reset",
-        "database/rds-reboot-with-failover", "database/aurora-cluster-failover",
-        "dns/record-removal", "dns/record-wrong-address", "dns/resolver-slowdown", "dns/resolver-outage",
-        "dns/route53-record-change", "dns/route53-record-removal", "aws/ec2-stop-start", "aws/eks-node-loss",
+        "local/postgres-primary-kill", "local/postgres-primary-failover", "postgres/postgres-connection-exhaustion",
+        "local/slow-database", "local/database-blackhole", "local/database-connection-reset",
+        "aws/rds-reboot-with-failover", "aws/aurora-cluster-failover",
+        "dns/record-removal", "dns/record-wrong-address", "sandbox/resolver-slowdown", "sandbox/resolver-outage",
+        "aws/route53-record-change", "aws/route53-record-removal", "aws/ec2-stop-start", "aws/eks-node-loss",
     } <= ids  # fmt: skip
+
+
+def folder_for(reach: tuple[Reach, ...]) -> str:
+    """Where an experiment with ``reach`` belongs: its most confined reach names the folder."""
+    for confined, folder in ((Reach.SANDBOX, "sandbox"), (Reach.LOCAL_HOST, "local"), (Reach.AWS, "aws"),
+                             (Reach.KUBERNETES, "kubernetes"), (Reach.POSTGRES, "postgres"), (Reach.RFC2136, "dns")):
+        if confined in reach:
+            return folder
+    raise AssertionError(f"no reach: {reach}")
+
+
+def test_the_folder_of_each_experiment_tells_where_it_can_act():
+    placed = {entry.id: folder_for(entry.reach) for entry in list_catalog(REPO / "experiments")}
+    assert {ident: f"{folder}/{ident.split('/')[1]}" for ident, folder in placed.items()} == {i: i for i in placed}
+    assert folder_for((Reach.AWS, Reach.KUBERNETES)) == "aws" and folder_for((Reach.LOCAL_HOST, Reach.POSTGRES)) == "local"
 
 
 @pytest.mark.parametrize("path", FILES, ids=ident)
@@ -45,7 +63,7 @@ def test_each_file_validates_with_its_defaults(path: Path):
     assert any(a["type"] == "action" for a in experiment["method"]), f"{ident(path)}: the method does nothing"
     if ident(path) not in NO_ROLLBACK:
         assert experiment["rollbacks"], f"{ident(path)} declares no rollback to undo its fault"
-    assert ident(path).split("/")[0] in experiment["tags"], "the target kind is one of the tags"
+    assert experiment["tags"][0] in {"kubernetes", "database", "dns", "aws"}, "the first tag is the target kind"
 
 
 @pytest.mark.parametrize("path", FILES, ids=ident)

@@ -15,9 +15,9 @@ from tests.catalog.support import REPO, Target, plan_of, run_plan
 def test_a_gameday_can_fail_over_twice_in_a_row(target: Target, tmp_path: Path):
     srv_before = target.lookup("db.shop.internal", "SRV")
     plan = plan_of("a failover, then another one on the failed-back cluster", [
-        {"id": "failover", "uses": str(REPO / "experiments/database/postgres-primary-failover.yaml"),
+        {"id": "failover", "uses": str(REPO / "experiments/local/postgres-primary-failover.yaml"),
          "hypothesis": ["database-writes"], "recover_within": "30s"},
-        {"id": "failover-again", "uses": str(REPO / "experiments/database/postgres-primary-failover.yaml"),
+        {"id": "failover-again", "uses": str(REPO / "experiments/local/postgres-primary-failover.yaml"),
          "hypothesis": ["database-writes", "checkout-availability"], "recover_within": "30s"},
     ], tmp_path / "report", cooldown="2s")  # fmt: skip
     done, events = run_plan(target, plan, tmp_path)
@@ -35,9 +35,9 @@ def test_aws_resources_that_do_not_exist_fail_their_steps_by_name_and_the_gameda
     its rollbacks played), the next step still runs, and nothing real was changed."""
     writer, records = target.aurora_writer(), target.route53_records()
     plan = plan_of("AWS resources that do not exist", [
-        {"id": "no-cluster", "uses": str(REPO / "experiments/database/aurora-cluster-failover.yaml"),
+        {"id": "no-cluster", "uses": str(REPO / "experiments/aws/aurora-cluster-failover.yaml"),
          "with": {"cluster": "no-such-cluster"}},
-        {"id": "no-zone", "uses": str(REPO / "experiments/dns/route53-record-change.yaml"),
+        {"id": "no-zone", "uses": str(REPO / "experiments/aws/route53-record-change.yaml"),
          "with": {"zone_name": "no-such-zone.example", "hold_seconds": 0}},
     ], tmp_path / "report")  # fmt: skip
     done, events = run_plan(target, plan, tmp_path)

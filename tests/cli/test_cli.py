@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import subprocess
 import sys
+
+import pytest
 
 
 def test_help_lists_every_command_and_the_exit_codes(gameday):
@@ -80,11 +80,11 @@ def test_catalog_lists_every_experiment_with_its_parameters(gameday, repo, monke
 def test_catalog_shows_each_entrys_reach_and_the_permissions_it_needs(gameday, repo, monkeypatch):
     monkeypatch.chdir(repo)
     table = gameday("catalog").out.splitlines()
-    row = next(line for line in table if line.startswith("database/aurora-cluster-failover "))
+    row = next(line for line in table if line.startswith("aws/aurora-cluster-failover "))
     assert row.split()[1:4] == ["database", "aws,postgres", "yes"]
     assert any(line.startswith("    needs: aws: rds:DescribeDBClusters, rds:FailoverDBCluster; postgres: ") for line in table)
     listed = {e["id"]: e for e in json.loads(gameday("catalog", "--json").out)}
-    kill = listed["database/postgres-primary-kill"]
+    kill = listed["local/postgres-primary-kill"]
     assert kill["reach"] == ["local-host", "postgres"]
     assert set(kill["permissions"]) == {"local-host", "postgres"}
     assert listed["kubernetes/pod-kill"]["permissions"] == {"kubernetes": ["list pods", "delete pods"]}

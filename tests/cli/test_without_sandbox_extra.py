@@ -95,7 +95,7 @@ def test_a_gameday_on_a_named_environment_runs_without_the_extra(tree, tmp_path,
 
 def test_a_postgres_fault_that_needs_postgresqls_programs_names_the_extra(tmp_path):
     probe = textwrap.dedent("""\
-        from gamedays.faults.pgserver import installed_program
+        from gamedays.faults.local.pgserver import installed_program
         try:
             installed_program("pg_basebackup")
         except Exception as exc:

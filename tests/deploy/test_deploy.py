@@ -25,7 +25,7 @@ experiments:
   - id: node-drain
     uses: ../experiments/kubernetes/node-drain.yaml
   - id: aurora-failover
-    uses: ../experiments/database/aurora-cluster-failover.yaml
+    uses: ../experiments/aws/aurora-cluster-failover.yaml
 """
 
 
@@ -94,7 +94,7 @@ def test_refusals(tree, gameday):
     at = line_of(sandbox, "environment:")
     assert refused.code == 2 and f"plans/s.yaml:{at}: environment: sandbox starts the embedded sandbox" in refused.err
     local = tree.plan(PLAN.replace("environment: staging", "environment: staging\nenvironment_on_this_host: true")
-                      + "  - id: slow-db\n    uses: ../experiments/database/slow-database.yaml\n", name="plans/l.yaml")
+                      + "  - id: slow-db\n    uses: ../experiments/local/slow-database.yaml\n", name="plans/l.yaml")
     refused = gameday("deploy", str(local), "--dry-run", "--confirm", "staging")
     at = line_of(local, "slow-database.yaml")
     assert refused.code == 2, refused.err

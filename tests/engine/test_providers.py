@@ -13,9 +13,9 @@ def python(module: str, func: str) -> dict:
 
 
 def test_a_python_provider_needs_its_module_and_function():
-    assert provider_found(python("gamedays.faults.dnszone", "restore_zone")) == (PASSED, "gamedays.faults.dnszone.restore_zone found")
-    assert provider_found(python("gamedays.faults.dnszone", "restore_everything")) == (
-        FAILED, "module gamedays.faults.dnszone has no function restore_everything")
+    assert provider_found(python("gamedays.faults.dns.zone", "restore_zone")) == (PASSED, "gamedays.faults.dns.zone.restore_zone found")
+    assert provider_found(python("gamedays.faults.dns.zone", "restore_everything")) == (
+        FAILED, "module gamedays.faults.dns.zone has no function restore_everything")
     outcome, why = provider_found(python("gamedays.faults.no_such_module", "f"))
     assert outcome is FAILED and why.startswith("module gamedays.faults.no_such_module does not import: ModuleNotFoundError")
 

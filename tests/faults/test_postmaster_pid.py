@@ -1,8 +1,8 @@
-"""postmaster.pid, read in one place (gamedays.faults.pgserver.PostmasterPid)."""
+"""postmaster.pid, read in one place (gamedays.faults.local.pgserver.PostmasterPid)."""
 
 from __future__ import annotations
 
-from gamedays.faults.pgserver import PostmasterPid, lock_pid
+from gamedays.faults.local.pgserver import PostmasterPid, lock_pid
 
 READY = "4242\n/var/lib/pg/data\n1733550000\n5433\n/tmp/pg-sockets\n127.0.0.1\n  5433001     32768\nready   \n"
 

@@ -235,7 +235,7 @@ def test_the_repository_plan_validates(gameday, monkeypatch):
 
 
 def test_redact_document_masks_what_the_loader_rejects_and_keeps_references():
-    experiment = read_yaml(REPO / "experiments/database/postgres-primary-failover.yaml").data
+    experiment = read_yaml(REPO / "experiments/local/postgres-primary-failover.yaml").data
     assert redact_document(experiment) == experiment  # nothing to mask in a file of references
     doc = {
         "configuration": {

@@ -29,7 +29,7 @@ def test_an_automated_step_with_an_unknown_function_names_the_step(tree, gameday
     _edit(tree, "func: promote,", "func: promote_now,")
     result = validate(gameday)
     line = line_of(tree.root / PLAYBOOK, "- name: Promote the replica") + 1  # its `automated:` activity
-    assert_invalid(result, f"playbooks/database-cluster.yaml:{line}: The python module 'gamedays.faults.postgres' does not expose a function called 'promote_now' in activity 'promote-replica'")
+    assert_invalid(result, f"playbooks/database-cluster.yaml:{line}: The python module 'gamedays.faults.local.postmaster' does not expose a function called 'promote_now' in activity 'promote-replica'")
     assert "promote_now" in result.err
 
 

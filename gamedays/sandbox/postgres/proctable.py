@@ -15,7 +15,7 @@ import os
 import signal
 from pathlib import Path
 
-from gamedays.faults.pgserver import processes_in
+from gamedays.faults.local.pgserver import processes_in
 from gamedays.model.errors import SandboxError
 from gamedays.processes import alive, wait_gone
 

@@ -18,7 +18,7 @@ from typing import Any, LiteralString
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from gamedays.faults.pgserver import PostmasterPid
+from gamedays.faults.local.pgserver import PostmasterPid
 from gamedays.model.errors import SandboxError
 from gamedays.processes import wait_gone
 from gamedays.sandbox import processes

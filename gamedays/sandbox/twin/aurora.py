@@ -8,9 +8,9 @@ endpoint's trail shows a call that may have changed the cluster:
 - :meth:`AuroraTwin.reconcile_writer` (after ``FailoverDBCluster``): when moto's writer
   (``DBClusterMembers[].IsClusterWriter``) differs from the one last made real, the writer's
   server becomes the primary by a clean switchover, the way the sandbox fails back
-  (:func:`gamedays.faults.pgfailover.fail_back`: the old primary is stopped once the new one
+  (:func:`gamedays.faults.local.pgfailover.fail_back`: the old primary is stopped once the new one
   has all of its WAL, then the new one is promoted), the SRV record moves to it, and the old
-  primary rejoins as its standby (``pg_rewind``, :func:`gamedays.faults.pglocal.rejoin_as_replica`).
+  primary rejoins as its standby (``pg_rewind``, :func:`gamedays.faults.local.pglocal.rejoin_as_replica`).
   Failing over back to the first writer leaves the sandbox as it began: the same roles, ports
   and record;
 - :meth:`AuroraTwin.reboot` (after ``RebootDBInstance``): restarts that instance's server (a
@@ -29,9 +29,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from gamedays.faults import pgfailover, pglocal, srv
-from gamedays.faults.pgcontrol import start, stop
-from gamedays.faults.pgserver import LocalServer, Role
+from gamedays.faults.dns import srv
+from gamedays.faults.local import pgfailover, pglocal
+from gamedays.faults.local.pgcontrol import start, stop
+from gamedays.faults.local.pgserver import LocalServer, Role
 from gamedays.sandbox.twin.identity import SUPERUSER, define_instance_identifiers
 from gamedays.sandbox.twin.spec import Instance, TwinSpec
 

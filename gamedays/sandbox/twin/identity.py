@@ -4,7 +4,7 @@ The function is created in the cluster's database on the writer (the standbys ge
 replication): a CASE over ``cluster_name``, the server's own name (``pg1``), so each server
 answers its own instance whichever role it has. The sandbox defines it at start-up; the
 Aurora twin again on the new writer after a failover (:mod:`gamedays.sandbox.twin.aurora`).
-Probes such as :func:`gamedays.faults.aurora.wait_for_writer` ask it which instance took a write.
+Probes such as :func:`gamedays.faults.postgres.aurora.wait_for_writer` ask it which instance took a write.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from gamedays.faults.pgserver import LocalServer
+from gamedays.faults.local.pgserver import LocalServer
 from gamedays.sandbox.twin.spec import Instance
 
 SUPERUSER = "postgres"

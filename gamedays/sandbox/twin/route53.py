@@ -5,7 +5,7 @@ names: ``db`` (SRV and A), ``pg-0``, ``pg-1``, ``api``, ``ns1``. Route53's own a
 are left as they are, and so is the sandbox zone's apex. Then, after each accepted
 ``ChangeResourceRecordSets`` on that zone (the endpoint's trail tells the worker), the hosted
 zone's record sets are listed and compared with the last listing; each record set that changed
-is written to the sandbox DNS with an RFC 2136 update (:mod:`gamedays.faults.dns`), the way any
+is written to the sandbox DNS with an RFC 2136 update (:mod:`gamedays.faults.dns.records`), the way any
 client changes it. A record set the sandbox DNS cannot serve (an alias, a routing policy) is
 reported in the log and skipped. Changes made straight to the sandbox DNS are not copied back,
 except the writer endpoint's moves, which the Aurora twin reports (:meth:`Route53Twin.mirror`).
@@ -65,7 +65,9 @@ class Route53Twin:
 
     def reconcile(self) -> None:
         """Every record set changed in Route53 since the last listing is written to the sandbox DNS."""
-        from gamedays.faults import dns as dns_faults  # dnspython: loaded at the first change, not at attach
+        from gamedays.faults.dns import (
+            records as dns_faults,  # dnspython: loaded at the first change, not at attach
+        )
 
         now = self._listed()
         for key in sorted(set(now) | set(self._seen)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from gamedays.faults import dnszone
+from gamedays.faults.dns import zone as dnszone
 from tests.engine.dr.support import (
     cluster_shape,
     db_srv,
@@ -26,7 +26,12 @@ from tests.engine.dr.support import (
     write_plan,
     zone_records,
 )
-from tests.engine.run.conftest import gameday_process, run_gameday, wait_for_journal, wait_ready_pods
+from tests.engine.run.conftest import (
+    gameday_process,
+    run_gameday,
+    wait_for_journal,
+    wait_ready_pods,
+)
 
 ALL = ["database-cluster.yaml", "dns.yaml", "kubernetes-cluster.yaml"]
 
@@ -191,7 +196,7 @@ def test_rpo_is_zero_when_the_recovery_loses_nothing(sandbox, tmp_path):
     def clean_loss(pb):  # type: ignore[no-untyped-def]
         pb["disaster"]["inject"][0] = {"name": "Shut the primary down cleanly", "automated": {
             "type": "action", "name": "stop-primary",
-            "provider": {"type": "python", "module": "gamedays.faults.pglocal", "func": "stop_server",
+            "provider": {"type": "python", "module": "gamedays.faults.local.pglocal", "func": "stop_server",
                          "arguments": {"data_dir": "${primary_data}"}}}}
 
     edit_playbook(tmp_path / "playbooks/database-cluster.yaml", clean_loss)

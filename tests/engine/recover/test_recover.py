@@ -18,7 +18,14 @@ import pytest
 import yaml
 
 from tests.catalog.support import DatabaseState, Target, wait_until
-from tests.engine.run.conftest import REPO, gameday_process, power_loss, run_gameday, scale_to_zero_experiment, wait_for_journal
+from tests.engine.run.conftest import (
+    REPO,
+    gameday_process,
+    power_loss,
+    run_gameday,
+    scale_to_zero_experiment,
+    wait_for_journal,
+)
 from tests.sandbox.proctable import alive, descendants
 
 HOLD = 300  # far longer than any test waits: a restored target was restored by a rollback, not by the hold ending
@@ -83,34 +90,34 @@ def isolated(target: Target) -> object:
 
 
 # Every catalog entry with rollbacks. Those without are in QUIET below, but for
-# database/rds-reboot-with-failover, left out: its one action, with no pause after it, reboots moto's
+# aws/rds-reboot-with-failover, left out: its one action, with no pause after it, reboots moto's
 # instance, which moto shows "available" again at once, so nothing shows on the target to cut the
 # power in the middle of; and it declares no rollbacks, so recover's answer is QUIET's, by the same code.
 ENTRIES = {
     "aws/ec2-stop-start": Entry("aws/ec2-stop-start.yaml", {}, lambda t: t.ec2_state("shop-api-1"),
                                 lambda t, before: t.ec2_state("shop-api-1") in ("stopping", "stopped")),
-    "database/aurora-cluster-failover": Entry("database/aurora-cluster-failover.yaml", {}, lambda t: t.aurora_writer(),
+    "aws/aurora-cluster-failover": Entry("aws/aurora-cluster-failover.yaml", {}, lambda t: t.aurora_writer(),
                                               lambda t, before: t.aurora_writer() == "shop-db-2"),
-    "database/database-blackhole": Entry("database/database-blackhole.yaml", {}, database,
+    "local/database-blackhole": Entry("local/database-blackhole.yaml", {}, database,
                                          lambda t, before: proxied(t, before) and not t.write()),
-    "database/database-connection-reset": Entry("database/database-connection-reset.yaml", {}, database,
+    "local/database-connection-reset": Entry("local/database-connection-reset.yaml", {}, database,
                                                 lambda t, before: proxied(t, before) and not t.write()),
-    "database/slow-database": Entry("database/slow-database.yaml", {"latency_ms": 400, "jitter_ms": 0}, database,
+    "local/slow-database": Entry("local/slow-database.yaml", {"latency_ms": 400, "jitter_ms": 0}, database,
                                     lambda t, before: proxied(t, before) and (t.write_seconds() or 0.0) >= 0.4),
-    "database/postgres-connection-exhaustion": Entry("database/postgres-connection-exhaustion.yaml", {}, database, exhausted),
-    "database/postgres-primary-failover": Entry("database/postgres-primary-failover.yaml", {}, database, failed_over, 90),
-    "database/postgres-primary-kill": Entry("database/postgres-primary-kill.yaml", {}, database,
+    "postgres/postgres-connection-exhaustion": Entry("postgres/postgres-connection-exhaustion.yaml", {}, database, exhausted),
+    "local/postgres-primary-failover": Entry("local/postgres-primary-failover.yaml", {}, database, failed_over, 90),
+    "local/postgres-primary-kill": Entry("local/postgres-primary-kill.yaml", {}, database,
                                             lambda t, before: t.in_recovery("DATABASE_PRIMARY_URL") is None, 60),
     "aws/eks-node-loss": Entry("aws/eks-node-loss.yaml", {"instance_name": NODE}, drained, lambda t, before: t.unschedulable(NODE)),
     "dns/record-removal": Entry("dns/record-removal.yaml", {}, srv, lambda t, before: srv(t) == []),
     "dns/record-wrong-address": Entry("dns/record-wrong-address.yaml", {}, pg0, lambda t, before: pg0(t) == ["192.0.2.10"]),
-    "dns/resolver-outage": Entry("dns/resolver-outage.yaml", {}, resolver,
+    "sandbox/resolver-outage": Entry("sandbox/resolver-outage.yaml", {}, resolver,
                                  lambda t, before: t.answers("db.shop.internal", "SRV", timeout=1.0) is None),
-    "dns/resolver-slowdown": Entry("dns/resolver-slowdown.yaml", {"delay_seconds": 1.0}, resolver,
+    "sandbox/resolver-slowdown": Entry("sandbox/resolver-slowdown.yaml", {"delay_seconds": 1.0}, resolver,
                                    lambda t, before: bool(t.resolver_fault()) and t.lookup_seconds("db.shop.internal", "SRV") >= 1.0),
-    "dns/route53-record-change": Entry("dns/route53-record-change.yaml", {}, lambda t: t.route53_records(),
+    "aws/route53-record-change": Entry("aws/route53-record-change.yaml", {}, lambda t: t.route53_records(),
                                        lambda t, before: t.route53_values("db", "A") == ["192.0.2.10"]),
-    "dns/route53-record-removal": Entry("dns/route53-record-removal.yaml", {}, lambda t: (t.route53_records(), srv(t)),
+    "aws/route53-record-removal": Entry("aws/route53-record-removal.yaml", {}, lambda t: (t.route53_records(), srv(t)),
                                         lambda t, before: t.route53_values("db", "SRV") == [] and srv(t) == []),
     "kubernetes/deployment-scale-to-zero": Entry("kubernetes/deployment-scale-to-zero.yaml", {}, pods,
                                                  lambda t, before: t.shop_pods() == []),
@@ -129,7 +136,7 @@ QUIET = {
 def test_every_catalog_entry_is_proven_or_excluded():
     catalog = {str(path.relative_to(REPO / "experiments")) for path in (REPO / "experiments").rglob("*") if path.is_file()}
     covered = {entry.path for entry in ENTRIES.values()} | {path for path, _ in QUIET.values()}
-    assert catalog - covered == {"database/rds-reboot-with-failover.yaml"}  # see the comment above ENTRIES
+    assert catalog - covered == {"aws/rds-reboot-with-failover.yaml"}  # see the comment above ENTRIES
     for name, entry in ENTRIES.items():
         experiment = yaml.safe_load((REPO / "experiments" / entry.path).read_text())
         assert experiment["rollbacks"] and "hold_seconds" in experiment["configuration"], name

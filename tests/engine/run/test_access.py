@@ -8,7 +8,7 @@ import re
 
 from tests.engine.run.conftest import REPO, run_gameday
 
-ROUTE53 = {"id": "route53", "uses": str(REPO / "experiments/dns/route53-record-change.yaml"), "with": {"hold_seconds": 0},
+ROUTE53 = {"id": "route53", "uses": str(REPO / "experiments/aws/route53-record-change.yaml"), "with": {"hold_seconds": 0},
            "hypothesis": ["checkout-availability"], "recover_within": "20s"}
 POD_KILL = {"id": "pod-kill", "uses": str(REPO / "experiments/kubernetes/pod-kill.yaml"),
             "with": {"namespace": "shop", "label_selector": "app=shop-api", "qty": 1},

@@ -10,8 +10,8 @@ import dns.query
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from gamedays.faults import dns as dns_faults
-from gamedays.faults import dnszone
+from gamedays.faults.dns import records as dns_faults
+from gamedays.faults.dns import zone as dnszone
 from gamedays.sandbox.ports import free_port
 from tests.catalog.support import Target, wait_until
 

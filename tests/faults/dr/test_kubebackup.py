@@ -9,7 +9,7 @@ import pytest
 import yaml
 from chaoslib.exceptions import ActivityFailed
 
-from gamedays.faults import kubebackup
+from gamedays.faults.kubernetes import backup as kubebackup
 from gamedays.sandbox.ports import free_port
 from tests.catalog.support import Target, wait_until
 
@@ -75,7 +75,7 @@ def test_bad_arguments_name_the_thing_and_what_is_expected(kube: Target, tmp_pat
     with pytest.raises(ActivityFailed, match=r"namespace must be a Kubernetes namespace name \(lower-case letters, digits, '-'\), got 'Shop_1'"):
         kubebackup.delete_workloads("Shop_1")
     (tmp_path / "other.yaml").write_text("just: text\n")
-    with pytest.raises(ActivityFailed, match="other.yaml is not a namespace backup written by gamedays.faults.kubebackup"):
+    with pytest.raises(ActivityFailed, match="other.yaml is not a namespace backup written by gamedays.faults.kubernetes.backup"):
         kubebackup.restore_namespace(str(tmp_path / "other.yaml"))
     config = yaml.safe_load(Path(kube.env["KUBECONFIG"]).read_text())
     port = free_port()

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from gamedays.faults import pgbackup, pglocal, postgres
+from gamedays.faults.local import pgbackup, pglocal, postmaster
 from gamedays.sandbox.ports import free_port
 from tests.catalog.support import Target, wait_until
 
@@ -55,7 +55,7 @@ def test_with_no_usable_replica_the_primary_comes_back_from_the_base_backup(targ
     assert notes(target) == ["before the backup"]  # the row written after the backup is lost
     again = pgbackup.restore_base_backup(str(backup), str(primary), log_file=logs)
     assert again["restored"] is False and again["pid"] == done["pid"]
-    postgres.kill_postmaster(str(primary))  # a restored server that stopped is started again, never overwritten
+    postmaster.kill_postmaster(str(primary))  # a restored server that stopped is started again, never overwritten
     started = pgbackup.restore_base_backup(str(backup), str(primary), log_file=logs)
     assert started["restored"] is False and started["pid"] != done["pid"]
     assert wait_until(target.write, 15) and notes(target) == ["before the backup"]

@@ -9,13 +9,13 @@ import psycopg
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from gamedays.faults import pgfailover, pglocal, postgres
+from gamedays.faults.local import pgfailover, pglocal, postmaster
 from tests.catalog.support import Target, wait_until
 
 
 def break_for_pg_rewind(data_dir: Path) -> None:
     """Stop the server and take away its control file: pg_rewind cannot work, a base backup does not need it."""
-    postgres.kill_postmaster(str(data_dir))
+    postmaster.kill_postmaster(str(data_dir))
     (data_dir / "global" / "pg_control").unlink()
 
 
@@ -62,7 +62,7 @@ def test_fail_back_rebuilds_a_replica_pg_rewind_cannot_repair(target: Target, tm
     srv_before = target.lookup("db.shop.internal", "SRV")
     logs = str(tmp_path / "failback.log")
     break_for_pg_rewind(Path(primary))  # the primary is lost, and cannot be rewound
-    postgres.promote(replica)  # a failover that stopped before the record moved: pg2 is the primary now
+    postmaster.promote(replica)  # a failover that stopped before the record moved: pg2 is the primary now
 
     done = pgfailover.fail_back(primary, replica, log_file=logs)
     assert done["steps"][0] == "rejoined pg1 as a standby of pg2 (pg_basebackup)", done["steps"]

@@ -11,8 +11,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from gamedays.faults import proxy as ctk
-from gamedays.faults.tcpproxy import TcpProxy
+from gamedays.faults.local import proxy as ctk
+from gamedays.faults.local.tcpproxy import TcpProxy
 from gamedays.processes import wait_gone
 from tests.faults.proxy.echo import LOOPBACK, EchoServer
 

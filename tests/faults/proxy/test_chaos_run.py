@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gamedays.processes import alive as pid_alive
+from gamedays.processes import wait_gone
 from gamedays.sandbox.ports import free_port
-from gamedays.processes import alive as pid_alive, wait_gone
 from tests.faults.proxy.conftest import port_refuses
 from tests.faults.proxy.echo import EchoServer
 from tests.support import REPO
@@ -28,7 +29,7 @@ def _activity(kind: str, name: str, module: str, func: str, **arguments: object)
 def test_a_chaos_run_adds_latency_then_blackholes_and_its_rollbacks_remove_the_proxy(echo: EchoServer, tmp_path: Path):
     port = free_port()
     state = str(tmp_path / "db-proxy.json")
-    proxy = "gamedays.faults.proxy"
+    proxy = "gamedays.faults.local.proxy"
     probe = "tests.faults.proxy.echo"
     experiment = {
         "version": "1.0.0",

@@ -10,9 +10,16 @@ from typing import Iterator
 
 import pytest
 
-from gamedays.faults.tcpproxy import ProxyFault, TargetUnavailable, TcpProxy
+from gamedays.faults.local.tcpproxy import ProxyFault, TargetUnavailable, TcpProxy
 from tests.faults.proxy.conftest import MakeProxy, threads_of
-from tests.faults.proxy.echo import LOOPBACK, EchoServer, connect, recv_exactly, round_trip, wait_until
+from tests.faults.proxy.echo import (
+    LOOPBACK,
+    EchoServer,
+    connect,
+    recv_exactly,
+    round_trip,
+    wait_until,
+)
 
 
 def _ended(sock: socket.socket) -> str:

@@ -12,10 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from gamedays.faults.tcpproxy import ProxyFault, TcpProxy
+from gamedays.faults.local.tcpproxy import ProxyFault, TcpProxy
 from gamedays.model.errors import SandboxError
 from tests.faults.proxy.conftest import MakeProxy, port_refuses, threads_of
-from tests.faults.proxy.echo import EchoServer, connect, recv_exactly, recv_until_eof, round_trip
+from tests.faults.proxy.echo import (
+    EchoServer,
+    connect,
+    recv_exactly,
+    recv_until_eof,
+    round_trip,
+)
 
 
 def test_bytes_round_trip_unchanged(proxy: TcpProxy, echo: EchoServer):

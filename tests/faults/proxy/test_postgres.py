@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from gamedays.faults.tcpproxy import ProxyFault, TcpProxy
+from gamedays.faults.local.tcpproxy import ProxyFault, TcpProxy
 from gamedays.sandbox.postgres import PostgresCluster
 from tests.faults.proxy.conftest import MakeProxy
 

@@ -1,4 +1,4 @@
-"""The proxy as a process of its own: the Chaos Toolkit functions, and `python -m gamedays.faults.proxy` itself."""
+"""The proxy as a process of its own: the Chaos Toolkit functions, and `python -m gamedays.faults.local.proxy` itself."""
 
 from __future__ import annotations
 
@@ -15,11 +15,18 @@ from pathlib import Path
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from gamedays.faults import proxy as ctk
+from gamedays.faults.local import proxy as ctk
+from gamedays.processes import alive as pid_alive
+from gamedays.processes import wait_gone
 from gamedays.sandbox.ports import free_port
-from gamedays.processes import alive as pid_alive, wait_gone
 from tests.faults.proxy.conftest import port_refuses
-from tests.faults.proxy.echo import EchoServer, connect, recv_exactly, round_trip, wait_until
+from tests.faults.proxy.echo import (
+    EchoServer,
+    connect,
+    recv_exactly,
+    round_trip,
+    wait_until,
+)
 
 
 def _files(state_file: str) -> list[str]:
@@ -151,7 +158,7 @@ def test_a_dead_proxy_is_reported_and_stop_still_tidies_up(echo: EchoServer, sta
 def test_the_command_follows_its_control_file_and_stops_on_sigterm(echo: EchoServer, tmp_path: Path):
     control = tmp_path / "control.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "gamedays.faults.proxy", "--listen", "0", "--target", f"127.0.0.1:{echo.port}",
+        [sys.executable, "-m", "gamedays.faults.local.proxy", "--listen", "0", "--target", f"127.0.0.1:{echo.port}",
          "--control", str(control)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -190,7 +197,7 @@ def test_the_command_follows_its_control_file_and_stops_on_sigterm(echo: EchoSer
 
 def test_the_command_reports_a_taken_port(echo: EchoServer, tmp_path: Path):
     done = subprocess.run(
-        [sys.executable, "-m", "gamedays.faults.proxy", "--listen", str(echo.port),
+        [sys.executable, "-m", "gamedays.faults.local.proxy", "--listen", str(echo.port),
          "--target", f"127.0.0.1:{echo.port}", "--control", str(tmp_path / "control.json")],
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip

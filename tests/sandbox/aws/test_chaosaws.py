@@ -131,7 +131,7 @@ EXPERIMENT = {
             "name": "point-db-somewhere-wrong",
             "provider": {
                 "type": "python",
-                "module": "gamedays.faults.route53",
+                "module": "gamedays.faults.aws.route53",
                 "func": "change_record",
                 "arguments": {
                     "zone_name": "shop.internal",
@@ -149,7 +149,7 @@ EXPERIMENT = {
             "name": "restore-db",
             "provider": {
                 "type": "python",
-                "module": "gamedays.faults.route53",
+                "module": "gamedays.faults.aws.route53",
                 "func": "restore_record",
                 "arguments": {"backup": "${backup}"},
             },

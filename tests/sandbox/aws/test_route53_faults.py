@@ -1,4 +1,4 @@
-"""gamedays.faults.route53 against the sandbox's Route53: the target's record sets are the evidence, not the backup."""
+"""gamedays.faults.aws.route53 against the sandbox's Route53: the target's record sets are the evidence, not the backup."""
 
 from __future__ import annotations
 
@@ -11,8 +11,17 @@ from chaoslib.exceptions import ActivityFailed
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gamedays.faults.route53 import absolute_name, change_record, delete_record, restore_record
-from gamedays.sandbox.aws import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, AwsSandbox
+from gamedays.faults.aws.route53 import (
+    absolute_name,
+    change_record,
+    delete_record,
+    restore_record,
+)
+from gamedays.sandbox.aws import (
+    DUMMY_ACCESS_KEY_ID,
+    DUMMY_SECRET_ACCESS_KEY,
+    AwsSandbox,
+)
 
 
 def record_sets(aws: AwsSandbox) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""gamedays.faults.route53zone against the sandbox's Route53: the hosted zone's record sets are the evidence."""
+"""gamedays.faults.aws.route53zone against the sandbox's Route53: the hosted zone's record sets are the evidence."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from gamedays.faults.route53zone import BATCH, backup_hosted_zone, delete_hosted_zone_records, restore_hosted_zone
+from gamedays.faults.aws.route53zone import (
+    BATCH,
+    backup_hosted_zone,
+    delete_hosted_zone_records,
+    restore_hosted_zone,
+)
 from gamedays.sandbox.aws import AwsSandbox
 
 

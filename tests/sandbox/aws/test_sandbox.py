@@ -167,7 +167,7 @@ def test_the_server_does_not_outlive_an_orchestrator_that_dies(tmp_path):
 
 def test_importing_the_modules_loads_no_heavy_sdk():
     probe = (
-        "import sys, gamedays.sandbox.aws, gamedays.faults.route53\n"
+        "import sys, gamedays.sandbox.aws, gamedays.faults.aws.route53\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'moto', 'werkzeug', 'chaoslib'}))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)

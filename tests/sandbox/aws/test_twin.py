@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from gamedays.faults import route53 as route53_faults
+from gamedays.faults.aws import route53 as route53_faults
 from tests import sandboxes
 from tests.catalog.support import Target, pid_alive, wait_until
 from tests.sandboxes import target  # noqa: F401 - a fixture

@@ -15,7 +15,7 @@ import dns.xfr
 import dns.zone
 import pytest
 
-from gamedays.faults import dnszone
+from gamedays.faults.dns import zone as dnszone
 from gamedays.sandbox.dns import ZoneServer
 from gamedays.sandbox.dns.answer import MAX_TRANSFER_MESSAGE
 from gamedays.sandbox.ports import LOOPBACK

@@ -13,7 +13,8 @@ import dns.resolver
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from gamedays.faults import dns as faults
+from gamedays.faults.dns import records as faults
+from gamedays.faults.local import resolver as resolver_faults
 from gamedays.sandbox.dns import ZoneServer
 from gamedays.sandbox.ports import free_tcp_udp_port
 from tests.sandbox.dns.dnsclient import PG_PORT, ZONE, resolver
@@ -68,14 +69,14 @@ def test_pointing_a_record_that_did_not_exist_is_undone_by_deleting_it(zone: Zon
 
 
 def test_resolver_fault_slows_then_black_holes_then_clears(zone: ZoneServer):
-    faults.resolver_fault(zone.address, ZONE, delay=0.4)
+    resolver_faults.resolver_fault(zone.address, ZONE, delay=0.4)
     started = time.monotonic()
     assert _resolve(zone, "api", "A") == ["127.0.0.1"]
     assert time.monotonic() - started >= 0.4
-    faults.resolver_fault(zone.address, ZONE, drop=True)
+    resolver_faults.resolver_fault(zone.address, ZONE, drop=True)
     with pytest.raises(dns.exception.Timeout):
         resolver(zone, lifetime=0.5).resolve(f"api.{ZONE}", "A")
-    faults.clear_resolver_fault(zone.address, ZONE)
+    resolver_faults.clear_resolver_fault(zone.address, ZONE)
     started = time.monotonic()
     assert _resolve(zone, "api", "A") == ["127.0.0.1"]
     assert time.monotonic() - started < 0.3
@@ -85,11 +86,11 @@ def test_resolver_fault_slows_then_black_holes_then_clears(zone: ZoneServer):
     ("call", "message"),
     [
         (lambda a: faults.remove_record(a, "example.com", "www"), "refused to answer for www.example.com. A: REFUSED"),
-        (lambda a: faults.clear_resolver_fault(a, "example.com"), "refused to set the resolver fault in zone example.com.: NOTAUTH"),
+        (lambda a: resolver_faults.clear_resolver_fault(a, "example.com"), "refused to set the resolver fault in zone example.com.: NOTAUTH"),
         (lambda a: faults.point_record(a, ZONE, "www.example.com.", "A", ["192.0.2.1"]), "refused to answer for www.example.com. A: REFUSED"),
         (lambda a: faults.point_record(a, ZONE, "api", "MX", ["10 mx"]), "refused to set api.shop.internal. MX in zone shop.internal.: REFUSED"),
         (lambda a: faults.remove_record(a, ZONE, "nothing-here"), "nothing-here.shop.internal. has no A record"),
-        (lambda a: faults.resolver_fault(a, ZONE, delay=31), "delay must be between 0 and 30 seconds"),
+        (lambda a: resolver_faults.resolver_fault(a, ZONE, delay=31), "delay must be between 0 and 30 seconds"),
         (lambda a: faults.restore_record(a, ZONE, "api"), "needs the values to restore, or the backup file"),
         (lambda a: faults.restore_record(a, ZONE, "api", backup="/nonexistent/b.json"), "does not exist: the fault did not run"),
         (lambda a: faults.point_record(a, ZONE, "api", "A", ["not-an-ip"]), "bad A value"),
@@ -127,11 +128,11 @@ def test_a_chaos_toolkit_experiment_removes_and_rolls_back_the_record(zone: Zone
         "description": "remove db SRV, then roll back",
         "method": [
             {"type": "action", "name": "remove-db-record",
-             "provider": {"type": "python", "module": "gamedays.faults.dns", "func": "remove_record", "arguments": args}},
+             "provider": {"type": "python", "module": "gamedays.faults.dns.records", "func": "remove_record", "arguments": args}},
         ],
         "rollbacks": [
             {"type": "action", "name": "restore-db-record",
-             "provider": {"type": "python", "module": "gamedays.faults.dns", "func": "restore_record", "arguments": args}},
+             "provider": {"type": "python", "module": "gamedays.faults.dns.records", "func": "restore_record", "arguments": args}},
         ],
     }  # fmt: skip
     path = tmp_path / "experiment.json"

@@ -17,8 +17,8 @@ import dns.rdatatype
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from gamedays.faults import dns as faults
-from gamedays.faults import dnszone
+from gamedays.faults.dns import records as faults
+from gamedays.faults.dns import zone as dnszone
 from gamedays.model.playbook import DataWriter
 from gamedays.model.tsig import TsigKey
 from gamedays.sandbox.dns import ZoneServer, default_records

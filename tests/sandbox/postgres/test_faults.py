@@ -12,13 +12,8 @@ import psycopg
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from gamedays.faults.postgres import (
-    exhaust_connections,
-    kill_postmaster,
-    promote,
-    release_connections,
-    terminate_backends,
-)
+from gamedays.faults.local.postmaster import kill_postmaster, promote
+from gamedays.faults.postgres.connections import exhaust_connections, release_connections, terminate_backends
 from gamedays.sandbox.ports import LOOPBACK, free_port
 from gamedays.sandbox.postgres import PostgresCluster, PostgresSettings
 from tests.sandbox.postgres.helpers import MakeCluster, connect, processes_under, wait_until

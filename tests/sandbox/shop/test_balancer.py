@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from gamedays.faults import dns as faults
+from gamedays.faults.dns import records as faults
 from gamedays.sandbox import processes
 from gamedays.sandbox.dns import ZoneServer
 from gamedays.sandbox.shop import write_backends_file

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gamedays.faults import dns as faults
+from gamedays.faults.dns import records as faults
 from gamedays.sandbox.dns import ZoneServer
 from gamedays.sandbox.shop.metrics import Registry
 from tests.sandbox.shop.client import get, post, wait_until

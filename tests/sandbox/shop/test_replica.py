@@ -5,7 +5,8 @@ from __future__ import annotations
 import signal
 import time
 
-from gamedays.faults import dns as faults
+from gamedays.faults.dns import records as faults
+from gamedays.faults.local import resolver as resolver_faults
 from gamedays.processes import wait_gone
 from gamedays.sandbox import processes
 from gamedays.sandbox.dns import ZoneServer, srv_value
@@ -81,16 +82,16 @@ def test_moving_the_srv_record_moves_the_writes(shop: Shop, zone: ZoneServer, po
 def test_a_slow_resolver_makes_requests_slow(shop: Shop, zone: ZoneServer):
     replica = shop.replica("r0")
     assert get(f"{replica.url}/healthz")[0] == 200
-    faults.resolver_fault(zone.address, ZONE, delay=0.4)
+    resolver_faults.resolver_fault(zone.address, ZONE, delay=0.4)
     time.sleep(1.1)  # let the cached answers (TTL 1 s) expire
     started = time.monotonic()
     assert post(f"{replica.url}/orders", {"item": "slow", "quantity": 1})[0] == 201
     assert time.monotonic() - started >= 0.4
-    faults.resolver_fault(zone.address, ZONE, drop=True)
+    resolver_faults.resolver_fault(zone.address, ZONE, drop=True)
     time.sleep(1.1)
     status, _, body = post(f"{replica.url}/orders", {"item": "lost", "quantity": 1})
     assert status == 503 and body["error"] == "database unresolvable"
-    faults.clear_resolver_fault(zone.address, ZONE)
+    resolver_faults.clear_resolver_fault(zone.address, ZONE)
     wait_until(lambda: post(f"{replica.url}/orders", {"item": "ok", "quantity": 1})[0] == 201, 3.0, "recovery")
 
 

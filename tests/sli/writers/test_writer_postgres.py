@@ -7,10 +7,15 @@ import time
 import psycopg
 import pytest
 
-from gamedays.faults.tcpproxy import ProxyFault, TcpProxy
+from gamedays.faults.local.tcpproxy import ProxyFault, TcpProxy
 from gamedays.model.playbook import DataWriter
 from gamedays.sandbox.postgres import PostgresCluster, PostgresServer
-from gamedays.sli.writers import MissingWriterVariable, WriteRecorder, WriterError, writer_for
+from gamedays.sli.writers import (
+    MissingWriterVariable,
+    WriteRecorder,
+    WriterError,
+    writer_for,
+)
 from gamedays.sli.writers.postgres import TABLE, PostgresWriter
 from tests.sli.fixtures import pg, wait_until  # noqa: F401 - fixtures
 from tests.sli.writers.support import (
