@@ -229,6 +229,7 @@ def _twin_spec(postgres: PostgresCluster, dns: ZoneServer, kube: KubeSandbox, lo
         dns_server=dns.address, zone=DEFAULT_ZONE, writer_record="db", database="shop",
         hosted_zone_id="", records=dns.snapshot().records, kube_url=kube.url, nodes=kube.nodes,
         postgres_log=str(logs / "twin-postgres.log"), log_file=str(logs / "twin.log"),
+        snapshots_dir=str(Path(postgres.runtime_dir or postgres.primary.data_dir.parent.parent) / "aws-snapshots"),
     )  # fmt: skip
 
 

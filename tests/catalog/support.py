@@ -248,14 +248,17 @@ class Target:
         return row[0] if row else None
 
     def replica_streams(self) -> bool:
-        """The primary (on its own port, as before any failover) shows the replica ``pg2`` streaming."""
+        """The primary (on its own port, as before any failover) shows the replica ``pg2`` streaming, and it answers.
+
+        Both: while the replica is rebuilt, ``pg_basebackup``'s own WAL stream shows as ``pg2`` streaming too.
+        """
         try:
             return bool(
                 self.query(
                     "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pg2' AND state = 'streaming'",
                     "DATABASE_PRIMARY_URL",
                 )
-            )
+            ) and self.query("SELECT pg_is_in_recovery()", "DATABASE_REPLICA_URL") is True
         except psycopg.Error:
             return False
 

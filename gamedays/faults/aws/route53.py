@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from gamedays.atomicfile import write_atomically
+from gamedays.faults.aws.client import aws_client
 from gamedays.model.reach import Reach, acts_on
 
 __all__ = ["change_record", "delete_record", "restore_record"]
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 BACKUP_FORMAT = "gameday.route53-backup/1"
 #: Route53 is a global service: without a configured region any region signs correctly.
-FALLBACK_REGION = "us-east-1"
 _MAX_RECORDS_PER_LOOKUP = "100"
 
 
@@ -185,46 +184,7 @@ def restore_record(
 
 def route53_client(configuration: Mapping[str, Any] | None = None, secrets: Mapping[str, Any] | None = None) -> Any:
     """A boto3 Route53 client from Chaos Toolkit's configuration and secrets, read the way chaosaws reads them."""
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    configuration = configuration or {}
-    secrets = secrets or {}
-    key_id = secrets.get("aws_access_key_id")
-    secret_key = secrets.get("aws_secret_access_key")
-    if bool(key_id) != bool(secret_key):
-        raise _failed("secrets must give both aws_access_key_id and aws_secret_access_key, or neither")
-    region = (
-        configuration.get("aws_region")
-        or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-        or FALLBACK_REGION
-    )
-    endpoint_url = configuration.get("aws_endpoint_url") or None  # None: botocore reads AWS_ENDPOINT_URL
-    try:
-        session = boto3.session.Session(
-            aws_access_key_id=key_id or None,
-            aws_secret_access_key=secret_key or None,
-            aws_session_token=secrets.get("aws_session_token") or None,
-            region_name=region,
-            profile_name=configuration.get("aws_profile_name") or None,
-        )
-        role_arn = configuration.get("aws_assume_role_arn")
-        if role_arn:
-            sts = session.client("sts", endpoint_url=endpoint_url)
-            creds = sts.assume_role(
-                RoleArn=role_arn,
-                RoleSessionName=configuration.get("aws_assume_role_session_name") or "ChaosToolkit",
-            )["Credentials"]
-            session = boto3.session.Session(
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
-                region_name=region,
-            )
-        return session.client("route53", endpoint_url=endpoint_url)
-    except (BotoCoreError, ClientError) as exc:
-        raise _failed(f"cannot create a Route53 client: {exc}") from exc
+    return aws_client("route53", configuration, secrets)
 
 
 def absolute_name(name: str, zone_name: str) -> str:

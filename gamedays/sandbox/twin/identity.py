@@ -10,6 +10,7 @@ Probes such as :func:`gamedays.faults.postgres.aurora.wait_for_writer` ask it wh
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -22,8 +23,13 @@ SUPERUSER = "postgres"
 
 
 def define_instance_identifiers(writer: Instance, instances: Sequence[Instance], database: str) -> None:
-    """``CREATE OR REPLACE`` the function on ``writer``'s server, naming every one of ``instances``."""
-    names = {LocalServer.of(i.data_dir).name(): i.identifier for i in instances}
+    """``CREATE OR REPLACE`` the function on ``writer``'s server, naming each of ``instances`` that has a server.
+
+    An instance whose server is lost (deleted, not rebuilt yet) is left out: it is named again
+    once rebuilt (the twin defines the function again then).
+    """
+    present = [i for i in instances if (Path(i.data_dir) / "PG_VERSION").is_file()]
+    names = {LocalServer.of(i.data_dir).name(): i.identifier for i in present}
     cases = sql.SQL(" ").join(
         sql.SQL("WHEN {} THEN {}").format(sql.Literal(name), sql.Literal(identifier)) for name, identifier in names.items()
     )

@@ -19,7 +19,7 @@ class Instance:
 
 @dataclass(frozen=True)
 class TwinSpec:
-    """The Aurora cluster's instances, the sandbox DNS zone and its records, the Kubernetes nodes, where the twin logs."""
+    """The Aurora cluster's instances, the sandbox DNS zone and its records, the Kubernetes nodes, where the twin logs and keeps snapshots."""
 
     cluster: str
     writer: str  # the instance that is the writer when the twin is attached
@@ -34,6 +34,7 @@ class TwinSpec:
     nodes: tuple[str, ...]
     postgres_log: str
     log_file: str
+    snapshots_dir: str  # the cluster snapshots' base backups
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0
 RETRIES = 6
+#: Calls answered only once the twin made them real, so that what they promise holds when they return:
+#: a cluster snapshot holds every write acknowledged before the call returned.
+SYNCHRONOUS = frozenset({("rds", "CreateDBClusterSnapshot")})
+#: How long such a call may wait for the twin (then it returns, the twin going on).
+SYNCHRONOUS_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,15 @@ class _Stop:
     pass
 
 
-_Item = Union[TrailEvent, _Attach, _Detach, _Stop]
+@dataclass(frozen=True)
+class _Waited:
+    """A call of :data:`SYNCHRONOUS`, whose caller waits until its steps ran."""
+
+    event: TrailEvent
+    done: Future[None] = field(default_factory=Future)
+
+
+_Item = Union[TrailEvent, _Waited, _Attach, _Detach, _Stop]
 
 
 @dataclass(frozen=True)
@@ -90,8 +103,16 @@ class TwinWorker:
             self._thread.join(timeout)
 
     def submit(self, event: TrailEvent) -> None:
-        """From the endpoint's request threads: queue ``event`` (returns at once)."""
-        self._queue.put(event)
+        """From the endpoint's request threads: queue ``event``; returns at once, or once its steps ran (:data:`SYNCHRONOUS`)."""
+        if (event.service, event.action) not in SYNCHRONOUS or not self._thread.is_alive():
+            self._queue.put(event)
+            return
+        waited = _Waited(event)
+        self._queue.put(waited)
+        try:
+            waited.done.result(SYNCHRONOUS_TIMEOUT)
+        except TimeoutError:
+            log.error("%s took longer than %gs: answered before the twin made it real", event.action, SYNCHRONOUS_TIMEOUT)
 
     def attach(self, spec: TwinSpec, timeout: float) -> None:
         """Drive the parts ``spec`` names from now on; returns once the twin follows moto (raises what failed)."""
@@ -127,11 +148,14 @@ class TwinWorker:
                 _detach(parts)
                 parts, failing = None, {}
                 item.done.set_result(None)
-            elif parts is not None:
-                steps = _steps_for(item, parts)
+            else:
+                event = item.event if isinstance(item, _Waited) else item
+                steps = _steps_for(event, parts) if parts is not None else {}
                 if steps:
                     failing = _run_steps({**failing, **steps})
                     attempts = 0
+                if isinstance(item, _Waited):
+                    item.done.set_result(None)
 
     def _attach(self, item: _Attach, parts: _Parts | None) -> _Parts | None:
         try:
@@ -186,11 +210,38 @@ def _steps_for(event: TrailEvent, parts: _Parts) -> dict[str, Callable[[], None]
     elif event.service == "rds" and event.action == "RebootDBInstance":
         identifier = parameters.get("DBInstanceIdentifier", "")
         return {f"reboot {identifier}": lambda: parts.aurora().reboot(identifier)}
+    elif event.service == "rds" and event.action in _AURORA_BACKUP:
+        return _aurora_backup_step(event.action, parameters, parts)
     elif event.service == "route53" and event.action == "ChangeResourceRecordSets":
         if parameters.get("HostedZoneId", "").rsplit("/", 1)[-1] == spec.hosted_zone_id:
             return {"route53 records": parts.route53.reconcile}
     elif event.service == "ec2" and event.action in ("StopInstances", "StartInstances", "TerminateInstances"):
         return {"kubernetes nodes": lambda: parts.nodes().reconcile()}
+    return {}
+
+
+#: The RDS calls of a cluster's backup, loss and restore, and the parameter naming the cluster.
+_AURORA_BACKUP = ("CreateDBClusterSnapshot", "DeleteDBClusterSnapshot", "DeleteDBInstance", "DeleteDBCluster", "RestoreDBClusterFromSnapshot", "CreateDBInstance")
+
+
+def _aurora_backup_step(action: str, parameters: dict[str, str], parts: _Parts) -> dict[str, Callable[[], None]]:
+    cluster, instance = parameters.get("DBClusterIdentifier"), parameters.get("DBInstanceIdentifier", "")
+    ours = cluster == parts.spec.cluster
+    if action == "CreateDBClusterSnapshot" and ours:
+        snapshot = parameters.get("DBClusterSnapshotIdentifier", "")
+        return {f"snapshot {snapshot}": lambda: parts.aurora().snapshot(snapshot)}
+    if action == "DeleteDBClusterSnapshot":  # names no cluster: the twin knows its snapshots
+        snapshot = parameters.get("DBClusterSnapshotIdentifier", "")
+        return {f"forget {snapshot}": lambda: parts.aurora().forget_snapshot(snapshot)}
+    if action == "DeleteDBInstance":  # names no cluster: the twin knows its instances
+        return {f"lose {instance}": lambda: parts.aurora().lose(instance)}
+    if action == "DeleteDBCluster" and ours:
+        return {"cluster deleted": lambda: parts.aurora().cluster_deleted()}
+    if action == "RestoreDBClusterFromSnapshot" and ours:
+        snapshot = parameters.get("SnapshotIdentifier", "")
+        return {"cluster restoring": lambda: parts.aurora().restoring(snapshot)}
+    if action == "CreateDBInstance" and ours:
+        return {f"create {instance}": lambda: parts.aurora().create_instance(instance)}
     return {}
 
 

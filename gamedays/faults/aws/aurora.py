@@ -1,0 +1,291 @@
+"""Aurora cluster disaster recovery through the RDS API: snapshot a cluster, lose it, restore it from the snapshot.
+
+The Aurora playbook's disaster is "the cluster is gone" (deleted by a bad automation run, a
+wrong Terraform destroy): :func:`delete_cluster` deletes its DB instances, then the cluster,
+with no final snapshot. The recovery restores the manual cluster snapshot
+:func:`snapshot_cluster` took before the disaster under the *same* cluster identifier, so the
+cluster's endpoints (derived from the identifier) come back with the same names and the
+applications need no change (:func:`restore_cluster_from_snapshot`), then creates the same DB
+instances, the writer first. Every write acknowledged after the snapshot is lost: the RPO the
+playbook's writer measures.
+
+    backup                            disaster                recovery                              afterwards
+    snapshot_cluster(cluster, path)   delete_cluster(cluster) restore_cluster_from_snapshot(path)   delete_snapshot(path)
+                                                              postgres.aurora.wait_for_writer(dsn, writer)
+
+``path`` (relative paths land in the DR check's folder) holds what a restore needs: the
+snapshot's identifier and the cluster's settings and instances, as RDS described them; no
+credential is in it. Each call names the cluster or snapshot it acted on when RDS refuses
+(AccessDenied, a cluster that does not exist or is not ``available``, deletion protection):
+chaoslib's ``ActivityFailed``. The client comes from Chaos Toolkit's configuration and secrets
+as chaosaws reads them (:mod:`gamedays.faults.aws.client`). On the sandbox, the AWS twin makes
+these calls real: the snapshot is a base backup of the writer, the deletion loses the servers,
+the restore starts them again from the backup (:mod:`gamedays.sandbox.twin.aurora`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+from gamedays.atomicfile import write_atomically
+from gamedays.faults.aws.client import aws_client
+from gamedays.model.reach import Reach, acts_on
+
+__all__ = ["delete_cluster", "delete_snapshot", "restore_cluster_from_snapshot", "snapshot_cluster"]
+
+log = logging.getLogger(__name__)
+
+_POLL = 0.5
+#: The cluster settings a restore carries over from the snapshot's cluster, when RDS described them.
+_CARRIED = (("EngineVersion", "EngineVersion"), ("Port", "Port"), ("DBSubnetGroup", "DBSubnetGroupName"),
+            ("DBClusterParameterGroup", "DBClusterParameterGroupName"))  # fmt: skip
+
+
+@acts_on(Reach.AWS)
+def snapshot_cluster(
+    cluster: str,
+    path: str,
+    prefix: str = "gameday",
+    timeout_seconds: float = 900.0,
+    configuration: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Take a manual snapshot of ``cluster`` (``available``), wait until it is available, write the backup to ``path``.
+
+    The snapshot is named ``<prefix>-<cluster>-<UTC time>``. Returns the backup: ``cluster``,
+    ``snapshot``, ``taken_at`` (ISO 8601), ``engine`` and the ``instances`` (writer first).
+    """
+    rds = aws_client("rds", configuration, secrets)
+    described = _available_cluster(rds, cluster)
+    snapshot = f"{prefix}-{cluster}-{datetime.now(timezone.utc).strftime('%Y%m%d%H%M%S')}"
+    taken_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    _call(f"snapshot cluster {cluster} as {snapshot}", rds.create_db_cluster_snapshot,
+          DBClusterIdentifier=cluster, DBClusterSnapshotIdentifier=snapshot)  # fmt: skip
+    _wait(f"snapshot {snapshot} of cluster {cluster} to be available", timeout_seconds,
+          lambda: _snapshot_status(rds, snapshot) == "available")  # fmt: skip
+    backup = {
+        "cluster": cluster, "snapshot": snapshot, "taken_at": taken_at, "engine": described["Engine"],
+        "settings": {name: described[key] for key, name in _CARRIED if described.get(key)},
+        "security_groups": [g["VpcSecurityGroupId"] for g in described.get("VpcSecurityGroups", [])],
+        "instances": _instances(rds, described),
+    }  # fmt: skip
+    try:
+        write_atomically(Path(path), json.dumps(backup, indent=2) + "\n")
+    except OSError as exc:
+        raise _failed(f"cannot write the cluster backup {path}: {exc.strerror or exc}") from None
+    log.info("snapshot %s of %s taken (%d instances)", snapshot, cluster, len(backup["instances"]))
+    return backup
+
+
+@acts_on(Reach.AWS)
+def delete_cluster(
+    cluster: str,
+    timeout_seconds: float = 1800.0,
+    configuration: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The disaster "the cluster is gone": delete its DB instances, then the cluster, without a final snapshot.
+
+    Waits until RDS no longer knows them. A cluster with deletion protection is refused (the
+    protection is what stops this disaster: turn it off for the drill, or drill another one).
+    Returns ``cluster`` and the ``instances`` deleted.
+    """
+    rds = aws_client("rds", configuration, secrets)
+    described = _described(rds, cluster)
+    if described.get("DeletionProtection"):
+        raise _failed(f"cluster {cluster} has deletion protection: it cannot be lost this way (turn it off for the drill)")
+    members = [m["DBInstanceIdentifier"] for m in described.get("DBClusterMembers", [])]
+    for instance in members:
+        _call(f"delete instance {instance} of cluster {cluster}", rds.delete_db_instance,
+              DBInstanceIdentifier=instance, SkipFinalSnapshot=True)  # fmt: skip
+    deadline = time.monotonic() + float(timeout_seconds)
+    _wait(f"the instances of cluster {cluster} to be deleted", _left(deadline),
+          lambda: not [i for i in members if _instance_exists(rds, i)])  # fmt: skip
+    _call(f"delete cluster {cluster}", rds.delete_db_cluster, DBClusterIdentifier=cluster, SkipFinalSnapshot=True)
+    _wait(f"cluster {cluster} to be deleted", _left(deadline), lambda: _find_cluster(rds, cluster) is None)
+    log.info("deleted cluster %s and its instances %s", cluster, members)
+    return {"cluster": cluster, "instances": members}
+
+
+@acts_on(Reach.AWS)
+def restore_cluster_from_snapshot(
+    path: str,
+    timeout_seconds: float = 3600.0,
+    configuration: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Restore the cluster of the backup at ``path`` from its snapshot, under its own identifier, with its instances.
+
+    The writer is created first (Aurora makes the first instance the writer), then the
+    readers; returns once the cluster and every instance are ``available``. Idempotent: a
+    cluster that exists already is not restored again, its missing instances are created.
+    Returns ``cluster``, ``snapshot``, ``instances``, ``restored`` and ``seconds``.
+    """
+    began = time.monotonic()
+    deadline = began + float(timeout_seconds)
+    backup = _read_backup(path)
+    rds = aws_client("rds", configuration, secrets)
+    cluster, snapshot = backup["cluster"], backup["snapshot"]
+    restored = _find_cluster(rds, cluster) is None
+    if restored:
+        extra: dict[str, Any] = dict(backup.get("settings", {}))
+        if backup.get("security_groups"):
+            extra["VpcSecurityGroupIds"] = backup["security_groups"]
+        _call(f"restore cluster {cluster} from snapshot {snapshot}", rds.restore_db_cluster_from_snapshot,
+              DBClusterIdentifier=cluster, SnapshotIdentifier=snapshot, Engine=backup["engine"], **extra)  # fmt: skip
+    _wait(f"restored cluster {cluster} to be available", _left(deadline), lambda: _status(rds, cluster) == "available")
+    for instance in backup["instances"]:
+        if not _instance_exists(rds, instance["id"]):
+            _call(f"create instance {instance['id']} in cluster {cluster}", rds.create_db_instance,
+                  DBInstanceIdentifier=instance["id"], DBClusterIdentifier=cluster, Engine=backup["engine"],
+                  DBInstanceClass=instance["class"], **({"AvailabilityZone": instance["zone"]} if instance.get("zone") else {}))  # fmt: skip
+        _wait(f"instance {instance['id']} of cluster {cluster} to be available", _left(deadline),
+              lambda name=instance["id"]: _instance_status(rds, name) == "available")  # fmt: skip
+    seconds = round(time.monotonic() - began, 3)
+    log.info("cluster %s %s from %s with %d instances in %.1fs", cluster, "restored" if restored else "was there",
+             snapshot, len(backup["instances"]), seconds)  # fmt: skip
+    return {"cluster": cluster, "snapshot": snapshot, "instances": [i["id"] for i in backup["instances"]],
+            "restored": restored, "seconds": seconds}  # fmt: skip
+
+
+@acts_on(Reach.AWS)
+def delete_snapshot(
+    path: str, configuration: Mapping[str, Any] | None = None, secrets: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Delete the manual snapshot the backup at ``path`` names (it costs storage once the drill is over). Idempotent."""
+    backup = _read_backup(path)
+    rds = aws_client("rds", configuration, secrets)
+    snapshot = backup["snapshot"]
+    from botocore.exceptions import ClientError
+
+    try:
+        rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot)
+    except ClientError as exc:
+        if _code(exc) != "DBClusterSnapshotNotFoundFault":
+            raise _refused(f"delete snapshot {snapshot}", exc) from None
+        return {"snapshot": snapshot, "deleted": False}
+    log.info("deleted snapshot %s", snapshot)
+    return {"snapshot": snapshot, "deleted": True}
+
+
+def _instances(rds: Any, described: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The cluster's DB instances, the writer first: identifier, class, availability zone."""
+    members = sorted(described.get("DBClusterMembers", []), key=lambda m: not m.get("IsClusterWriter"))
+    found = []
+    for member in members:
+        name = member["DBInstanceIdentifier"]
+        instance = _call(f"describe instance {name}", rds.describe_db_instances, DBInstanceIdentifier=name)["DBInstances"][0]
+        found.append({"id": name, "class": instance["DBInstanceClass"], "zone": instance.get("AvailabilityZone"),
+                      "writer": bool(member.get("IsClusterWriter"))})  # fmt: skip
+    return found
+
+
+def _available_cluster(rds: Any, cluster: str) -> dict[str, Any]:
+    described = _described(rds, cluster)
+    if described.get("Status") != "available":
+        raise _failed(f"cluster {cluster} is {described.get('Status')!r}, not 'available': a snapshot needs an available cluster")
+    return described
+
+
+def _described(rds: Any, cluster: str) -> dict[str, Any]:
+    found = _find_cluster(rds, cluster)
+    if found is None:
+        raise _failed(f"there is no DB cluster {cluster} for these credentials in this region")
+    return found
+
+
+def _find_cluster(rds: Any, cluster: str) -> dict[str, Any] | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        clusters = rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"]
+    except ClientError as exc:
+        if _code(exc) == "DBClusterNotFoundFault":
+            return None
+        raise _refused(f"describe cluster {cluster}", exc) from None
+    return dict(clusters[0]) if clusters else None
+
+
+def _status(rds: Any, cluster: str) -> str | None:
+    found = _find_cluster(rds, cluster)
+    return None if found is None else str(found.get("Status"))
+
+
+def _instance_status(rds: Any, instance: str) -> str | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        return str(rds.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"][0]["DBInstanceStatus"])
+    except ClientError as exc:
+        if _code(exc) == "DBInstanceNotFound":
+            return None
+        raise _refused(f"describe instance {instance}", exc) from None
+
+
+def _instance_exists(rds: Any, instance: str) -> bool:
+    return _instance_status(rds, instance) is not None
+
+
+def _snapshot_status(rds: Any, snapshot: str) -> str | None:
+    found = _call(f"describe snapshot {snapshot}", rds.describe_db_cluster_snapshots, DBClusterSnapshotIdentifier=snapshot)
+    snapshots = found["DBClusterSnapshots"]
+    return str(snapshots[0]["Status"]) if snapshots else None
+
+
+def _read_backup(path: str) -> dict[str, Any]:
+    source = Path(path)
+    try:
+        backup = json.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _failed(f"the cluster backup {source} does not exist: the backup step (snapshot_cluster) did not run") from None
+    except (OSError, ValueError) as exc:
+        raise _failed(f"cannot read the cluster backup {source}: {exc}") from None
+    missing = [key for key in ("cluster", "snapshot", "engine", "instances") if key not in backup]
+    if not isinstance(backup, dict) or missing:
+        raise _failed(f"{source} is not a cluster backup written by snapshot_cluster (missing {missing})")
+    return dict(backup)
+
+
+def _call(what: str, method: Callable[..., Any], **parameters: Any) -> Any:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return method(**parameters)
+    except ClientError as exc:
+        raise _refused(what, exc) from None
+    except BotoCoreError as exc:
+        raise _failed(f"cannot {what}: {exc}") from None
+
+
+def _refused(what: str, exc: Any) -> Exception:
+    message = exc.response.get("Error", {}).get("Message") or str(exc)
+    return _failed(f"RDS refused to {what}: {_code(exc)}: {message}")
+
+
+def _code(exc: Any) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "unknown"))
+
+
+def _wait(what: str, timeout: float, done: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() >= deadline:
+            raise _failed(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(_POLL)
+
+
+def _left(deadline: float) -> float:
+    return max(1.0, deadline - time.monotonic())
+
+
+def _failed(message: str) -> Exception:
+    """chaoslib's ActivityFailed (imported late: chaoslib is heavy and this module must import fast)."""
+    from chaoslib.exceptions import ActivityFailed
+
+    return ActivityFailed(message)
