@@ -36,6 +36,7 @@ def _down(env: dict[str, str], url: str) -> bool:
 STRUCK: dict[str, Callable[[dict[str, str]], bool]] = {
     "database-cluster.yaml": lambda env: _down(env, "DATABASE_PRIMARY_URL"),
     "database-cluster-from-backup.yaml": lambda env: _down(env, "DATABASE_PRIMARY_URL") and _down(env, "DATABASE_REPLICA_URL"),
+    "aurora-cluster.yaml": lambda env: _down(env, "DATABASE_PRIMARY_URL") and _down(env, "DATABASE_REPLICA_URL"),  # its servers lost
     "kubernetes-cluster.yaml": lambda env: not shop_pods(env) and not shop_workloads(env)["deployments"],
     "dns.yaml": lambda env: db_srv(env) is None,
     "route53-zone.yaml": lambda env: not any(name == "db.shop.internal." for name, _, _ in route53_records(env)),
