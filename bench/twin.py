@@ -11,7 +11,11 @@ AWS API only (boto3 against the sandbox's endpoint, as chaosaws does), times:
 - a Route53 record change (``change_resource_record_sets``) until the sandbox DNS, what the
   shop resolves, answers it; target under 2 s;
 - an EC2 instance of a Kubernetes node stopped until none of the shop's pods runs on that
-  node and three are Ready elsewhere; target under 5 s.
+  node and three are Ready elsewhere; target under 5 s;
+- a point-in-time restore (``restore_db_cluster_to_point_in_time`` and its instance) of a
+  database holding 10,000 rows, to a time before 100 more were written, until its writer
+  endpoint (``DATABASE_RESTORED_URL``) takes writes, checked to hold exactly the 10,000;
+  target under 30 s (a real Aurora point-in-time restore takes minutes).
 
 Each figure is also printed against a baseline measured in the same run: one write round
 trip through ``DATABASE_URL``, one DNS lookup, one pod listing.
@@ -34,7 +38,8 @@ from targets import Targets  # noqa: E402 - bench/targets.py
 
 from sandbox import cli, exports  # noqa: E402 - bench/sandbox.py
 
-TARGET_FAILOVER, TARGET_RECORD, TARGET_NODE = 15.0, 2.0, 5.0
+TARGET_FAILOVER, TARGET_RECORD, TARGET_NODE, TARGET_PITR = 15.0, 2.0, 5.0, 30.0
+ROWS = 10_000
 WAIT = 60.0  # seconds: each figure's bound
 CLUSTER, WRITER, READER = "shop-db", "shop-db-1", "shop-db-2"
 
@@ -137,6 +142,46 @@ def node_seconds(env: dict[str, str]) -> float:
         )
 
 
+def superuser(env: dict[str, str], name: str) -> str:
+    return env[name].replace("postgresql://shop@", "postgresql://postgres@", 1)
+
+
+def pitr_seconds(env: dict[str, str], run: int) -> float:
+    """10,000 rows, then 100 more after the restore time: the restored cluster must hold the 10,000 exactly."""
+    import psycopg
+
+    from gamedays.faults.aws.aurora import delete_cluster, restore_cluster_to_point_in_time
+    from gamedays.faults.postgres.aurora import wait_for_writer
+
+    table = f"bench_pitr_{run}"
+    with psycopg.connect(superuser(env, "DATABASE_URL"), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table} (n int PRIMARY KEY, payload text)")
+        conn.execute(f"INSERT INTO {table} SELECT n, md5(n::text) FROM generate_series(1, {ROWS}) AS n")
+    time.sleep(1.0)
+    restore_time = time.time()
+    time.sleep(1.0)
+    with psycopg.connect(superuser(env, "DATABASE_URL"), autocommit=True) as conn:
+        conn.execute(f"INSERT INTO {table} SELECT n, md5(n::text) FROM generate_series({ROWS + 1}, {ROWS + 100}) AS n")
+    settings = {
+        "configuration": {"aws_endpoint_url": env["AWS_ENDPOINT_URL"], "aws_region": env.get("AWS_REGION", "us-east-1")},
+        "secrets": {"aws_access_key_id": env.get("AWS_ACCESS_KEY_ID", "testing"), "aws_secret_access_key": env.get("AWS_SECRET_ACCESS_KEY", "testing")},
+    }
+    cluster, instance = f"bench-pitr-{run}", f"bench-pitr-{run}-1"
+    at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(restore_time)) + f".{int(restore_time % 1 * 1000):03d}Z"
+    start = time.perf_counter()
+    restore_cluster_to_point_in_time(CLUSTER, cluster, instance, restore_time=at, **settings)
+    wait_for_writer(env["DATABASE_RESTORED_URL"], instance, timeout_seconds=WAIT)
+    took = time.perf_counter() - start
+    with psycopg.connect(superuser(env, "DATABASE_RESTORED_URL")) as conn:
+        found = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    delete_cluster(cluster, **settings)
+    with psycopg.connect(superuser(env, "DATABASE_URL"), autocommit=True) as conn:
+        conn.execute(f"DROP TABLE {table}")
+    if not found or found[0] != ROWS:
+        raise SystemExit(f"bench/twin.py: the restored cluster holds {found} rows of {table}, not {ROWS}")
+    return took
+
+
 def baselines(env: dict[str, str]) -> tuple[float, float, float]:
     """One write round trip, one DNS lookup, one pod listing: medians of 5."""
     from kubernetes import client, config
@@ -161,7 +206,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     runs = max(1, min(parser.parse_args().runs, 10))
-    failovers, failbacks, records, nodes = [], [], [], []
+    failovers, failbacks, records, nodes, restores = [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="gameday-bench-") as home:
         env = {**os.environ, **exports(cli(home, "sandbox", "up", "--detach").stdout)}
         try:
@@ -171,6 +216,7 @@ def main() -> int:
                 failbacks.append(failover_seconds(env, WRITER))
                 records.append(record_seconds(env, f"192.0.2.{run + 1}"))
                 nodes.append(node_seconds(env))
+                restores.append(pitr_seconds(env, run))
         finally:
             cli(home, "sandbox", "down")
     figures = [
@@ -201,6 +247,13 @@ def main() -> int:
             TARGET_NODE,
             listing,
             "listing",
+        ),
+        (
+            f"point-in-time restore of {ROWS:,} rows to writes taken (median)",
+            statistics.median(restores),
+            TARGET_PITR,
+            write,
+            "write",
         ),
     ]
     print(

@@ -102,8 +102,8 @@ def can_write_and_read_back(spec: DataWriter, env: Mapping[str, str], run_id: st
     """The rehearsal's precheck: one stamped write acknowledged and read back, then cleaned up."""
     from gamedays.sli.writers import WriterError, writer_for
 
-    try:
-        writer = writer_for(spec, env, run_id)
+    try:  # read back where it writes: a cluster the check restores into does not exist yet
+        writer = writer_for(spec.model_copy(update={"read_back": None}), env, run_id)
     except WriterError as exc:
         return False, f"the writer cannot start: {clean(str(exc))}"
     try:

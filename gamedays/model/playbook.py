@@ -75,6 +75,11 @@ class DataWriter(_Frozen):
         description="postgres: a DSN; dns: the server's host:port; kubernetes: a namespace (${NAME} from the environment)",
     )
     zone: str | None = Field(None, description="dns: the zone the writer's records go to")
+    read_back: str | None = Field(
+        None,
+        description="postgres: the DSN the writes are read back from after recovery, when it is not target "
+        "(a point-in-time restore into a new cluster: its writer endpoint)",
+    )
     tsig_key: SecretRefField | None = Field(
         None, description="dns: the TSIG key its updates are signed with, by reference (default env:DNS_TSIG_KEY, when set)"
     )
@@ -96,6 +101,12 @@ class DataWriter(_Frozen):
             raise ValueError("a dns writer needs a zone, and only a dns writer takes one")
         if self.tsig_key is not None and self.kind is not WriterKind.DNS:
             raise ValueError("only a dns writer takes a tsig_key")
+        if self.read_back is not None:
+            if self.kind is not WriterKind.POSTGRES:
+                raise ValueError("only a postgres writer takes a read_back")
+            problem = dsn_problem(self.read_back)
+            if problem is not None:
+                raise ValueError(f"read_back: {problem}")
         return self
 
     @property

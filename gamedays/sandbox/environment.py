@@ -36,6 +36,7 @@ from gamedays.sandbox.dns import DEFAULT_ZONE, ZoneServer, default_records
 from gamedays.sandbox.kube import Endpoints, KubeSandbox, ProcessRuntime
 from gamedays.sandbox.ports import LOOPBACK, free_port, wait_for_port
 from gamedays.sandbox.postgres import PostgresCluster
+from gamedays.sandbox.postgres.cluster import WAL_ARCHIVE
 from gamedays.sandbox.shop import BalancerSpec, write_backends_file
 from gamedays.sandbox.twin import endpoint as twin
 from gamedays.sandbox.twin.identity import define_instance_identifiers
@@ -47,6 +48,8 @@ SHOP_NAMESPACE = "shop"
 SHOP_DEPLOYMENT = "shop-api"
 SHOP_LABELS = {"app": "shop-api"}
 DB_SRV = f"db.{DEFAULT_ZONE}"
+#: The SRV record of a restored database (the AWS twin's point-in-time restores): DATABASE_RESTORED_URL follows it.
+RESTORED_SRV = f"restored.{DEFAULT_ZONE}"
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,9 @@ class Sandbox:
             self.db_endpoint = endpoint
             self._on_stop("database endpoint", endpoint.stop)
             endpoint.start()
+            restored_endpoint = TcpProxy(_srv_target(dns.address, RESTORED_SRV))  # refuses until a restore names it
+            self._on_stop("restored database endpoint", restored_endpoint.stop)
+            restored_endpoint.start()
 
             backends = self.directory / "backends.json"
             write_backends_file(backends, [])
@@ -169,6 +175,7 @@ class Sandbox:
             "DATABASE_URL": f"postgresql://shop@{LOOPBACK}:{endpoint.port}/shop",
             "DATABASE_PRIMARY_URL": f"postgresql://shop@{LOOPBACK}:{postgres.primary.port}/shop",
             "DATABASE_REPLICA_URL": f"postgresql://shop@{LOOPBACK}:{postgres.replica.port}/shop",
+            "DATABASE_RESTORED_URL": f"postgresql://shop@{LOOPBACK}:{restored_endpoint.port}/shop",
             "SANDBOX_DNS": dns.address,
             "SANDBOX_DNS_ZONE": DEFAULT_ZONE,
             "SANDBOX_PG_PRIMARY_DATA": str(postgres.primary.data_dir),
@@ -179,6 +186,7 @@ class Sandbox:
             "shop (load balancer)": balancer.url,
             "kubernetes API": kube.url,
             "database endpoint (follows db SRV)": f"{LOOPBACK}:{endpoint.port}",
+            "restored database endpoint (follows restored SRV)": f"{LOOPBACK}:{restored_endpoint.port}",
             "postgresql primary": f"{LOOPBACK}:{postgres.primary.port}",
             "postgresql replica": f"{LOOPBACK}:{postgres.replica.port}",
             f"dns ({DEFAULT_ZONE})": dns.address,
@@ -220,6 +228,7 @@ class Sandbox:
 def _twin_spec(postgres: PostgresCluster, dns: ZoneServer, kube: KubeSandbox, logs: Path) -> TwinSpec:
     """The Aurora cluster's writer and reader are the primary and the replica; the hosted zone (its id known once
     moto runs) is the sandbox zone; the Kubernetes nodes are EC2 instances."""
+    runtime = Path(postgres.runtime_dir or postgres.primary.data_dir.parent.parent)
     return TwinSpec(
         cluster=awsseed.CLUSTER, writer=awsseed.WRITER,
         instances=(
@@ -229,7 +238,7 @@ def _twin_spec(postgres: PostgresCluster, dns: ZoneServer, kube: KubeSandbox, lo
         dns_server=dns.address, zone=DEFAULT_ZONE, writer_record="db", database="shop",
         hosted_zone_id="", records=dns.snapshot().records, kube_url=kube.url, nodes=kube.nodes,
         postgres_log=str(logs / "twin-postgres.log"), log_file=str(logs / "twin.log"),
-        snapshots_dir=str(Path(postgres.runtime_dir or postgres.primary.data_dir.parent.parent) / "aws-snapshots"),
+        snapshots_dir=str(runtime / "aws-snapshots"), archive_dir=str(runtime / WAL_ARCHIVE), restored_record="restored",
     )  # fmt: skip
 
 

@@ -46,11 +46,15 @@ def test_the_june_aws_plan_fails_over_aurora_loses_a_route53_record_and_an_eks_n
     for step in finished:
         assert any(e.get("step") == step and e.get("kind") == "rollbacks_completed" for e in events), step
     dr = {e["check"]: e for e in events if e["event"] == "dr_finished"}
-    assert set(dr) == {"aurora-cluster", "route53-zone", "kubernetes-cluster"}
+    assert set(dr) == {"aurora-cluster", "aurora-cluster-pitr", "route53-zone", "kubernetes-cluster"}
     assert all(e["recovered_at"] is not None and e["failed_step"] is None for e in dr.values()), dr
     aurora = next(e for e in events if e["event"] == "dr_writes" and e["check"] == "aurora-cluster")
     assert aurora["error"] is None and aurora["acknowledged"] > 0, aurora  # stamped through the writer endpoint
     assert 0 < aurora["lost"] < aurora["acknowledged"], aurora  # those after the snapshot: lost with the cluster
+    pitr = next(e for e in events if e["event"] == "dr_writes" and e["check"] == "aurora-cluster-pitr")
+    assert pitr["error"] is None and 0 < pitr["lost"] < pitr["acknowledged"], pitr  # read back from the restored cluster
+    rpo = next(e for e in events if e["event"] == "dr_finished" and e["check"] == "aurora-cluster-pitr")
+    assert rpo["disaster_at"] - pitr["first_lost_at"] < 5, (rpo, pitr)  # about the second before the migration
     # and the sandbox is as it began
     assert target.aurora_writer() == writer and target.route53_records() == records
     target.ready_pods(3)

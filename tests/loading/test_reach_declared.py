@@ -70,7 +70,7 @@ def test_every_catalog_experiment_declares_the_reach_of_everything_it_calls():
 
 def test_every_playbook_declares_the_reach_of_its_steps_checks_and_writer():
     playbooks = sorted((REPO / "playbooks").glob("*.yaml"))
-    assert len(playbooks) == 6
+    assert len(playbooks) == 7
     for path in playbooks:
         playbook = load_playbook(path)
         assert playbook.reach, path.name

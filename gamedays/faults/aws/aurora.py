@@ -13,6 +13,12 @@ playbook's writer measures.
     snapshot_cluster(cluster, path)   delete_cluster(cluster) restore_cluster_from_snapshot(path)   delete_snapshot(path)
                                                               postgres.aurora.wait_for_writer(dsn, writer)
 
+The point-in-time playbook's disaster is "a faulty migration deleted the data" (the cluster
+stays): :func:`restore_cluster_to_point_in_time` restores the cluster as it was just before the
+disaster into a *new* cluster with one instance, whose writer endpoint then holds what was
+written up to that point; what came after is lost (the RPO); :func:`delete_cluster` removes the
+new cluster once the drill is done.
+
 ``path`` (relative paths land in the DR check's folder) holds what a restore needs: the
 snapshot's identifier and the cluster's settings and instances, as RDS described them; no
 credential is in it. Each call names the cluster or snapshot it acted on when RDS refuses
@@ -29,7 +35,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -37,7 +43,7 @@ from gamedays.atomicfile import write_atomically
 from gamedays.faults.aws.client import aws_client
 from gamedays.model.reach import Reach, acts_on
 
-__all__ = ["delete_cluster", "delete_snapshot", "restore_cluster_from_snapshot", "snapshot_cluster"]
+__all__ = ["delete_cluster", "delete_snapshot", "restore_cluster_from_snapshot", "restore_cluster_to_point_in_time", "snapshot_cluster"]
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +161,52 @@ def restore_cluster_from_snapshot(
 
 
 @acts_on(Reach.AWS)
+def restore_cluster_to_point_in_time(
+    source: str,
+    cluster: str,
+    instance: str,
+    restore_time: str | None = None,
+    restore_point: str | None = None,
+    before_seconds: float = 1.0,
+    instance_class: str | None = None,
+    timeout_seconds: float = 3600.0,
+    configuration: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Restore ``source`` as it was at a point in time into the new cluster ``cluster``, with one instance, its writer.
+
+    The point: ``restore_time`` (ISO 8601), or ``before_seconds`` before the time written in
+    the file ``restore_point`` (what the disaster recorded when it struck, e.g.
+    :func:`gamedays.faults.postgres.data.delete_rows`), or else the latest restorable time. It must lie within what the source's backups
+    cover (``EarliestRestorableTime`` to ``LatestRestorableTime``): a time outside is refused
+    naming both. The instance takes the class of the source's writer unless ``instance_class``
+    is given. Returns once the cluster and the instance are ``available``: ``cluster``,
+    ``restored_to`` (ISO 8601), ``instance``, ``seconds``. Idempotent.
+    """
+    began = time.monotonic()
+    deadline = began + float(timeout_seconds)
+    rds = aws_client("rds", configuration, secrets)
+    described = _described(rds, source)
+    target = _restore_target(source, described, restore_time, restore_point, float(before_seconds))
+    if _find_cluster(rds, cluster) is None:
+        point = {"RestoreToTime": target} if target is not None else {"UseLatestRestorableTime": True}
+        _call(f"restore cluster {source} to {target.isoformat() if target else 'its latest restorable time'} as {cluster}",
+              rds.restore_db_cluster_to_point_in_time, SourceDBClusterIdentifier=source, DBClusterIdentifier=cluster,
+              **point)  # fmt: skip
+    _wait(f"restored cluster {cluster} to be available", _left(deadline), lambda: _status(rds, cluster) == "available")
+    if not _instance_exists(rds, instance):
+        klass = instance_class or next((i["class"] for i in _instances(rds, described) if i["writer"]), "db.r6g.large")
+        _call(f"create instance {instance} in cluster {cluster}", rds.create_db_instance, DBInstanceIdentifier=instance,
+              DBClusterIdentifier=cluster, Engine=described["Engine"], DBInstanceClass=klass)  # fmt: skip
+    _wait(f"instance {instance} of cluster {cluster} to be available", _left(deadline),
+          lambda: _instance_status(rds, instance) == "available")  # fmt: skip
+    seconds = round(time.monotonic() - began, 3)
+    restored_to = (target or datetime.now(timezone.utc)).isoformat(timespec="milliseconds")
+    log.info("cluster %s restored to %s as %s (instance %s) in %.1fs", source, restored_to, cluster, instance, seconds)
+    return {"cluster": cluster, "source": source, "restored_to": restored_to, "instance": instance, "seconds": seconds}
+
+
+@acts_on(Reach.AWS)
 def delete_snapshot(
     path: str, configuration: Mapping[str, Any] | None = None, secrets: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -172,6 +224,44 @@ def delete_snapshot(
         return {"snapshot": snapshot, "deleted": False}
     log.info("deleted snapshot %s", snapshot)
     return {"snapshot": snapshot, "deleted": True}
+
+
+def _restore_target(
+    source: str, described: Mapping[str, Any], restore_time: str | None, restore_point: str | None, before: float
+) -> datetime | None:
+    """The time to restore ``source`` to (None: its latest restorable time), checked against what its backups cover."""
+    if restore_time is not None and restore_point is not None:
+        raise _failed("give restore_time or restore_point, not both")
+    if restore_point is not None:
+        try:
+            at = json.loads(Path(restore_point).read_text(encoding="utf-8"))["at"]
+        except FileNotFoundError:
+            raise _failed(f"the restore point {restore_point} does not exist: the disaster did not record it") from None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise _failed(f"cannot read the restore point {restore_point}: {exc}") from None
+        wanted = _parse_time(str(at), restore_point) - timedelta(seconds=before)
+    elif restore_time is not None:
+        wanted = _parse_time(restore_time, "restore_time")
+    else:
+        return None
+    earliest, latest = described.get("EarliestRestorableTime"), described.get("LatestRestorableTime")
+    if isinstance(earliest, datetime) and wanted < earliest:
+        raise _failed(f"cannot restore cluster {source} to {wanted.isoformat()}: it is before its oldest backup "
+                      f"(earliest restorable time {earliest.isoformat()})")  # fmt: skip
+    if isinstance(latest, datetime) and wanted > latest and wanted > datetime.now(timezone.utc):
+        raise _failed(f"cannot restore cluster {source} to {wanted.isoformat()}: it is in the future "
+                      f"(latest restorable time {latest.isoformat()})")  # fmt: skip
+    return wanted
+
+
+def _parse_time(text: str, where: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _failed(f"{where}: {text!r} is not an ISO 8601 time (e.g. 2024-06-18T10:15:00Z)") from None
+    if parsed.tzinfo is None:
+        raise _failed(f"{where}: {text!r} has no time zone (add Z for UTC)")
+    return parsed
 
 
 def _instances(rds: Any, described: Mapping[str, Any]) -> list[dict[str, Any]]:

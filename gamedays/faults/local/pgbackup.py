@@ -135,7 +135,15 @@ def lose_server(data_dir: str) -> dict[str, Any]:
 
 @acts_on(Reach.LOCAL_HOST)
 def restore_base_backup(
-    backup_dir: str, data_dir: str, user: str = "postgres", log_file: str = DEFAULT_LOG, timeout_seconds: float = 60.0
+    backup_dir: str,
+    data_dir: str,
+    user: str = "postgres",
+    log_file: str = DEFAULT_LOG,
+    timeout_seconds: float = 60.0,
+    port: int | None = None,
+    name: str | None = None,
+    wal_archive: str | None = None,
+    target_time: str | None = None,
 ) -> dict[str, Any]:
     """Copy the base backup into ``data_dir`` and start it as a primary on the backed-up server's port. Idempotent.
 
@@ -143,11 +151,20 @@ def restore_base_backup(
     this backup already: it is started if it does not run), ``port``, ``pid``, the backup's
     ``label`` and ``end_lsn``, ``seconds``. A ``data_dir`` that holds anything else is
     refused (lose it first): nothing is ever deleted here.
+
+    A new server beside the backed-up one: ``port`` and ``name`` (its ``cluster_name``) replace
+    the backed-up server's, its socket folder is ``data_dir``'s folder. Point-in-time recovery:
+    with ``wal_archive`` (a folder of archived WAL segments, as ``archive_command`` copies them)
+    and ``target_time`` (ISO 8601 with its time zone; none: to the end of the archive), the
+    restored server replays the archived WAL up to that time, then is promoted; it archives
+    nothing itself.
     """
+    if target_time is not None and wal_archive is None:
+        raise _failed("point-in-time recovery to target_time needs the wal_archive its WAL is replayed from")
     began = time.monotonic()
     deadline = began + float(timeout_seconds)
     source = Path(backup_dir).resolve()
-    metadata = _read_metadata(source)
+    metadata = read_metadata(source)
     folder = Path(data_dir).resolve()
     if _restored_label(folder) == metadata["label"]:  # restored from this backup before: make sure it runs
         previous = LocalServer(folder)
@@ -164,7 +181,14 @@ def restore_base_backup(
     for name in _SIGNALS:
         (staging / name).unlink(missing_ok=True)
     write_atomically(staging / RESTORED_MARK, json.dumps({"label": metadata["label"], "from": str(source)}) + "\n")
-    (staging / "postmaster.opts").write_text(shlex.join(_command_line(folder, metadata["settings"])) + "\n")
+    settings = dict(metadata["settings"])
+    if port is not None or name is not None:  # a new server: its own port, name and socket folder
+        settings.update(port=str(port or settings["port"]), cluster_name=name or settings.get("cluster_name", ""),
+                        unix_socket_directories=str(folder.parent))  # fmt: skip
+    if wal_archive is not None:
+        settings["archive_mode"] = "off"  # its WAL must never mix with the archive it recovers from
+        _ask_recovery(staging, Path(wal_archive).resolve(), target_time)
+    (staging / "postmaster.opts").write_text(shlex.join(_command_line(folder, settings)) + "\n")
     _chown_tree(staging, owner)
     staging.chmod(0o700)
     staging.rename(folder)
@@ -266,7 +290,8 @@ def _restored_label(folder: Path) -> str | None:
         return None
 
 
-def _read_metadata(source: Path) -> dict[str, Any]:
+def read_metadata(source: Path) -> dict[str, Any]:
+    """What :func:`take_base_backup` wrote beside the backup in ``source``: label, times, LSNs, the server's settings."""
     try:
         metadata = json.loads((source / METADATA).read_text())
     except FileNotFoundError:
@@ -283,7 +308,7 @@ def _read_metadata(source: Path) -> dict[str, Any]:
 def _command_line(folder: Path, settings: dict[str, str]) -> list[str]:
     """The restored server's command line: the backed-up server's port, listen address, socket folder and name."""
     argv = [installed_program("postgres"), "-D", str(folder), "-p", str(settings["port"])]
-    for name in ("listen_addresses", "unix_socket_directories", "cluster_name"):
+    for name in ("listen_addresses", "unix_socket_directories", "cluster_name", "archive_mode"):
         if settings.get(name):
             argv += ["-c", f"{name}={settings[name]}"]
     sockets = [s.strip() for s in (settings.get("unix_socket_directories") or "").split(",") if s.strip()]
@@ -291,6 +316,19 @@ def _command_line(folder: Path, settings: dict[str, str]) -> list[str]:
     if missing:
         raise _failed(f"the backed-up server's socket folder {', '.join(missing)} does not exist here: create it first")
     return argv
+
+
+def _ask_recovery(staging: Path, archive: Path, target_time: str | None) -> None:
+    """Point-in-time recovery on the next start: archived WAL replayed up to ``target_time`` (or all of it), then promoted."""
+    if not archive.is_dir():
+        raise _failed(f"the WAL archive {archive} does not exist: point-in-time recovery replays its segments")
+    settings = {"restore_command": f"cp {shlex.quote(str(archive))}/%f %p", "recovery_target_timeline": "latest"}
+    if target_time is not None:
+        settings.update(recovery_target_time=target_time, recovery_target_action="promote")
+    with (staging / "postgresql.auto.conf").open("a", encoding="utf-8") as conf:
+        for key, value in settings.items():
+            conf.write(f"{key} = '{value.replace(chr(39), chr(39) * 2)}'\n")
+    (staging / "recovery.signal").write_text("")
 
 
 def _wait_writable(server: LocalServer, user: str, deadline: float) -> int:

@@ -16,7 +16,7 @@ import enum
 import logging
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -29,6 +29,9 @@ from gamedays.sandbox.postgres.bootstrap import SETUP_LOG, initialize, make_runt
 from gamedays.sandbox.postgres.binaries import PostgresBinaries, locate_binaries
 from gamedays.sandbox.postgres.server import ORPHAN_GRACE, PostgresServer
 from gamedays.sandbox.postgres.settings import PostgresSettings
+
+#: In the runtime folder: every WAL segment the primary (whichever server it is) completes, for point-in-time recovery.
+WAL_ARCHIVE = "wal-archive"
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +145,8 @@ class PostgresCluster:
         try:
             self._servers = self._make_servers(self._runtime, binaries)
             primary, replica = self._servers
-            initialize(primary, binaries, self.settings, log_file=self.setup_log, timeout=timeout)
+            archive = commands.make_server_dir(self._runtime / WAL_ARCHIVE)
+            initialize(primary, binaries, _archiving(self.settings, archive), log_file=self.setup_log, timeout=timeout)
             self._base_backup(primary, replica, binaries, timeout)
             replica.start(timeout)
             self.wait_streaming(timeout)
@@ -309,3 +313,8 @@ def _two_free_ports() -> tuple[int, int]:
             return first, second
     raise SandboxError("no two distinct free ports on 127.0.0.1")
 
+
+def _archiving(settings: PostgresSettings, archive: Path) -> PostgresSettings:
+    """``settings`` with WAL archiving into ``archive`` (a standby archives nothing until promoted)."""
+    command = f"test -f {archive}/%f || (cp %p {archive}/%f.tmp && mv {archive}/%f.tmp {archive}/%f)"  # a segment archived before stays
+    return replace(settings, extra=(("archive_mode", "on"), ("archive_command", command), *settings.extra))

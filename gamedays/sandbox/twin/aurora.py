@@ -63,10 +63,11 @@ RecordMoved = Callable[[str, str, Sequence[str], int], None]
 class AuroraTwin:
     """Makes the local servers follow moto's view of the Aurora cluster."""
 
-    def __init__(self, spec: TwinSpec, rds: Any, on_record_moved: RecordMoved) -> None:
+    def __init__(self, spec: TwinSpec, rds: Any, on_record_moved: RecordMoved, on_new_history: Callable[[], None]) -> None:
         self._spec = spec
         self._rds = rds
         self._on_record_moved = on_record_moved
+        self._on_new_history = on_new_history  # told once restored from a snapshot: the backups so far are of another history
         self._applied = spec.writer  # the sandbox made its server the primary
         self._restoring: str | None = None  # the snapshot the cluster is being restored from
 
@@ -117,9 +118,13 @@ class AuroraTwin:
         lost = pgbackup.lose_server(known.data_dir)
         log.info("deleted %s: its server is lost (data moved to %s)", identifier, lost["moved_to"])
 
-    def cluster_deleted(self) -> None:
+    def writer(self) -> Instance:
+        """The instance whose server takes the writes now."""
+        return self._instance(self._applied)
+
+    def cluster_deleted(self, cluster: str) -> None:
         """Drop moto's automated snapshots of the deleted cluster (AWS deletes them with it; moto keeps them)."""
-        listed = self._rds.describe_db_cluster_snapshots(DBClusterIdentifier=self._spec.cluster, SnapshotType="automated")
+        listed = self._rds.describe_db_cluster_snapshots(DBClusterIdentifier=cluster, SnapshotType="automated")
         for found in listed["DBClusterSnapshots"]:
             self._rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=found["DBClusterSnapshotIdentifier"])
 
@@ -161,6 +166,7 @@ class AuroraTwin:
         self._applied = instance.identifier
         log.info("%s restored from snapshot %s as the writer (port %d, %.2fs)", instance.identifier, snapshot,
                  restored["port"], restored["seconds"])  # fmt: skip
+        self._on_new_history()
 
     def _snapshot_dir(self, snapshot: str) -> Path:
         if not snapshot or "/" in snapshot or snapshot.startswith("."):

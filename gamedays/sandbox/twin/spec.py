@@ -34,7 +34,9 @@ class TwinSpec:
     nodes: tuple[str, ...]
     postgres_log: str
     log_file: str
-    snapshots_dir: str  # the cluster snapshots' base backups
+    snapshots_dir: str  # the cluster snapshots' base backups, and the automated ones point-in-time restores start from
+    archive_dir: str  # where the writer archives its WAL (point-in-time restores replay it)
+    restored_record: str  # the SRV record that is the writer endpoint of a cluster restored to a point in time: restored
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -33,6 +33,7 @@ from gamedays.sandbox.twin.trail import OWN_AGENT, TrailEvent
 if TYPE_CHECKING:
     from gamedays.sandbox.twin.aurora import AuroraTwin
     from gamedays.sandbox.twin.nodes import NodesTwin
+    from gamedays.sandbox.twin.pitr import PointInTimeTwin
     from gamedays.sandbox.twin.route53 import Route53Twin
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,11 @@ class _Stop:
 
 
 @dataclass(frozen=True)
+class _FirstBackup:
+    """Queued right after an attach: the automated base backup the cluster's restorable history starts with."""
+
+
+@dataclass(frozen=True)
 class _Waited:
     """A call of :data:`SYNCHRONOUS`, whose caller waits until its steps ran."""
 
@@ -70,7 +76,7 @@ class _Waited:
     done: Future[None] = field(default_factory=Future)
 
 
-_Item = Union[TrailEvent, _Waited, _Attach, _Detach, _Stop]
+_Item = Union[TrailEvent, _Waited, _Attach, _Detach, _Stop, _FirstBackup]
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class _Parts:
     spec: TwinSpec
     route53: Route53Twin
     aurora: Callable[[], AuroraTwin]  # made on first use: an Aurora or EC2 change may never come
+    pitr: Callable[[], PointInTimeTwin]
     nodes: Callable[[], NodesTwin]
     log_handler: logging.Handler
 
@@ -144,6 +151,11 @@ class TwinWorker:
                 return
             if isinstance(item, _Attach):
                 parts = self._attach(item, parts)
+                if parts is not None:
+                    self._queue.put(_FirstBackup())
+            elif isinstance(item, _FirstBackup):
+                if parts is not None:
+                    failing = _run_steps({**failing, "automated backup": lambda p=parts: p.pitr().automated_backup()})
             elif isinstance(item, _Detach):
                 _detach(parts)
                 parts, failing = None, {}
@@ -182,13 +194,19 @@ class TwinWorker:
             handler.close()
             raise
         log.info("the AWS twin follows %s (attached in %.2fs)", self._endpoint_url, time.monotonic() - began)
-        aurora = functools.cache(lambda: self._aurora(spec, route53))
-        return _Parts(spec, route53, aurora, functools.cache(lambda: self._nodes(spec)), handler)
+        aurora = functools.cache(lambda: self._aurora(spec, route53, lambda: pitr().new_history()))
+        pitr = functools.cache(lambda: self._pitr(spec, lambda: aurora().writer()))
+        return _Parts(spec, route53, aurora, pitr, functools.cache(lambda: self._nodes(spec)), handler)
 
-    def _aurora(self, spec: TwinSpec, route53: Route53Twin) -> AuroraTwin:
+    def _aurora(self, spec: TwinSpec, route53: Route53Twin, on_new_history: Callable[[], None]) -> AuroraTwin:
         from gamedays.sandbox.twin.aurora import AuroraTwin
 
-        return AuroraTwin(spec, self._client("rds"), on_record_moved=route53.mirror)
+        return AuroraTwin(spec, self._client("rds"), on_record_moved=route53.mirror, on_new_history=on_new_history)
+
+    def _pitr(self, spec: TwinSpec, writer: Callable[[], Any]) -> PointInTimeTwin:
+        from gamedays.sandbox.twin.pitr import PointInTimeTwin
+
+        return PointInTimeTwin(spec, writer)
 
     def _nodes(self, spec: TwinSpec) -> NodesTwin:
         from gamedays.sandbox.twin.nodes import NodesTwin
@@ -221,7 +239,8 @@ def _steps_for(event: TrailEvent, parts: _Parts) -> dict[str, Callable[[], None]
 
 
 #: The RDS calls of a cluster's backup, loss and restore, and the parameter naming the cluster.
-_AURORA_BACKUP = ("CreateDBClusterSnapshot", "DeleteDBClusterSnapshot", "DeleteDBInstance", "DeleteDBCluster", "RestoreDBClusterFromSnapshot", "CreateDBInstance")
+_AURORA_BACKUP = ("CreateDBClusterSnapshot", "DeleteDBClusterSnapshot", "DeleteDBInstance", "DeleteDBCluster",
+                  "RestoreDBClusterFromSnapshot", "RestoreDBClusterToPointInTime", "CreateDBInstance")  # fmt: skip
 
 
 def _aurora_backup_step(action: str, parameters: dict[str, str], parts: _Parts) -> dict[str, Callable[[], None]]:
@@ -233,15 +252,21 @@ def _aurora_backup_step(action: str, parameters: dict[str, str], parts: _Parts) 
     if action == "DeleteDBClusterSnapshot":  # names no cluster: the twin knows its snapshots
         snapshot = parameters.get("DBClusterSnapshotIdentifier", "")
         return {f"forget {snapshot}": lambda: parts.aurora().forget_snapshot(snapshot)}
-    if action == "DeleteDBInstance":  # names no cluster: the twin knows its instances
-        return {f"lose {instance}": lambda: parts.aurora().lose(instance)}
-    if action == "DeleteDBCluster" and ours:
-        return {"cluster deleted": lambda: parts.aurora().cluster_deleted()}
+    if action == "DeleteDBInstance":  # names no cluster: the twin knows its instances and the restored ones
+        return {f"lose {instance}": lambda: parts.aurora().lose(instance),
+                f"delete restored {instance}": lambda: parts.pitr().delete_instance(instance)}  # fmt: skip
+    if action == "DeleteDBCluster" and cluster:
+        return {f"cluster {cluster} deleted": lambda: parts.aurora().cluster_deleted(cluster)}
     if action == "RestoreDBClusterFromSnapshot" and ours:
         snapshot = parameters.get("SnapshotIdentifier", "")
         return {"cluster restoring": lambda: parts.aurora().restoring(snapshot)}
+    if action == "RestoreDBClusterToPointInTime" and parameters.get("SourceDBClusterIdentifier") == parts.spec.cluster and cluster:
+        restore_time = parameters.get("RestoreToTime") or None
+        return {f"{cluster} restoring": lambda: parts.pitr().restoring(cluster, restore_time)}
     if action == "CreateDBInstance" and ours:
         return {f"create {instance}": lambda: parts.aurora().create_instance(instance)}
+    if action == "CreateDBInstance" and cluster:
+        return {f"create {instance}": lambda: parts.pitr().create_instance(cluster, instance)}
     return {}
 
 

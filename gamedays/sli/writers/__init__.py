@@ -41,7 +41,8 @@ def writer_for(spec: DataWriter, env: Mapping[str, str], run_id: str, timeout: f
     if spec.kind is WriterKind.POSTGRES:
         from gamedays.sli.writers.postgres import PostgresWriter
 
-        return PostgresWriter(target, run_id, timeout)
+        read_back = _expand(spec.read_back, env, kind, "read_back") if spec.read_back else None
+        return PostgresWriter(target, run_id, timeout, read_back=read_back)
     if spec.kind is WriterKind.DNS:
         from gamedays.sli.writers.dns import DnsWriter
 

@@ -5,7 +5,9 @@ other's rows. Writes share one connection, made again after any failure (a failo
 kills connections). Each statement is bounded twice: ``statement_timeout`` on the
 server, and a watchdog that shuts the socket down when the server (or the network)
 does not answer at all, so a black-holed connection fails within the timeout too.
-Connecting is bounded by libpq's ``connect_timeout``, which is at least 2 seconds.
+Connecting is bounded by libpq's ``connect_timeout``, which is at least 2 seconds. With
+``read_back``, the rows are written through the DSN and read back from another one after
+recovery (a cluster restored to a point in time holds what was written before that point).
 """
 
 from __future__ import annotations
@@ -30,15 +32,17 @@ _CREATE = (
 
 
 class PostgresWriter:
-    def __init__(self, dsn: str, run_id: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, dsn: str, run_id: str, timeout: float = DEFAULT_TIMEOUT, read_back: str | None = None) -> None:
         import psycopg.conninfo
 
-        self._secrets = dsn_secrets(dsn)
-        try:
-            psycopg.conninfo.conninfo_to_dict(dsn)
-        except psycopg.Error as exc:
-            raise WriterError(f"postgres writer: bad connection string {safe_dsn(dsn)}: {self._say(exc)}") from None
+        self._secrets = dsn_secrets(dsn) + (dsn_secrets(read_back) if read_back else ())
+        for given in filter(None, (dsn, read_back)):
+            try:
+                psycopg.conninfo.conninfo_to_dict(given)
+            except psycopg.Error as exc:
+                raise WriterError(f"postgres writer: bad connection string {safe_dsn(given)}: {self._say(exc)}") from None
         self._dsn, self._run, self._timeout = dsn, run_id, check_timeout(timeout)
+        self._read_back = read_back
         self._conn: Any = None
 
     @property
@@ -66,13 +70,21 @@ class PostgresWriter:
 
     def survivors(self) -> set[int]:
         rows = self._run_once(
-            "read the rows", lambda conn: conn.execute(f"SELECT seq FROM {TABLE} WHERE run = %s", (self._run,)).fetchall()
+            "read the rows", lambda conn: conn.execute(f"SELECT seq FROM {TABLE} WHERE run = %s", (self._run,)).fetchall(),
+            dsn=self._read_back or self._dsn,
         )
         return {int(row[0]) for row in rows}
 
     def cleanup(self) -> str | None:
+        """Delete this run's rows where they were written; also where they were read back, if that still answers."""
+        delete = lambda conn: conn.execute(f"DELETE FROM {TABLE} WHERE run = %s", (self._run,))  # noqa: E731
+        if self._read_back and self._read_back != self._dsn:
+            try:  # a restored cluster: it may be gone already, or not there yet (a recover), and is deleted anyway
+                self._run_once("delete the rows", delete, dsn=self._read_back)
+            except WriterError as exc:
+                logger.info("postgres writer: the rows where they were read back stay: %s", exc)
         try:
-            self._run_once("delete the rows", lambda conn: conn.execute(f"DELETE FROM {TABLE} WHERE run = %s", (self._run,)))
+            self._run_once("delete the rows", delete)
         except WriterError as exc:
             return str(exc)
         return None
@@ -80,21 +92,21 @@ class PostgresWriter:
     def close(self) -> None:
         self._drop()
 
-    def _run_once(self, what: str, action: Any) -> Any:
-        """``action(conn)`` on a connection of its own, closed afterwards."""
+    def _run_once(self, what: str, action: Any, dsn: str | None = None) -> Any:
+        """``action(conn)`` on a connection of its own to ``dsn`` (default: the writes' DSN), closed afterwards."""
         import psycopg
 
         try:
-            with self._connect() as conn, _Watchdog(conn, max(self._timeout, 5.0)):
+            with self._connect(dsn) as conn, _Watchdog(conn, max(self._timeout, 5.0)):
                 return action(conn)
         except psycopg.Error as exc:
-            raise WriterError(f"{self.describe}: cannot {what}: {self._say(exc)}") from None
+            raise WriterError(f"{safe_dsn(dsn or self._dsn)}: cannot {what}: {self._say(exc)}") from None
 
-    def _connect(self) -> Any:
+    def _connect(self, dsn: str | None = None) -> Any:
         import psycopg
 
         return psycopg.connect(
-            self._dsn,
+            dsn or self._dsn,
             autocommit=True,
             connect_timeout=max(2, math.ceil(self._timeout)),
             application_name="gameday-rpo",

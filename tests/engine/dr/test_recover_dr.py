@@ -33,10 +33,18 @@ def _down(env: dict[str, str], url: str) -> bool:
     return False
 
 
+def _rows_deleted(env: dict[str, str]) -> bool:
+    """The faulty migration struck: the writer's first rows are gone (its later ones keep coming)."""
+    with psycopg.connect(env["DATABASE_PRIMARY_URL"], connect_timeout=2, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*), min(seq) FROM gameday_rpo").fetchone()
+    return bool(row and row[0] and row[1] > 10)
+
+
 STRUCK: dict[str, Callable[[dict[str, str]], bool]] = {
     "database-cluster.yaml": lambda env: _down(env, "DATABASE_PRIMARY_URL"),
     "database-cluster-from-backup.yaml": lambda env: _down(env, "DATABASE_PRIMARY_URL") and _down(env, "DATABASE_REPLICA_URL"),
     "aurora-cluster.yaml": lambda env: _down(env, "DATABASE_PRIMARY_URL") and _down(env, "DATABASE_REPLICA_URL"),  # its servers lost
+    "aurora-cluster-pitr.yaml": _rows_deleted,
     "kubernetes-cluster.yaml": lambda env: not shop_pods(env) and not shop_workloads(env)["deployments"],
     "dns.yaml": lambda env: db_srv(env) is None,
     "route53-zone.yaml": lambda env: not any(name == "db.shop.internal." for name, _, _ in route53_records(env)),

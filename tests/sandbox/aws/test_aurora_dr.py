@@ -1,14 +1,17 @@
-"""Aurora DR through the RDS API on the AWS twin: a cluster snapshotted, lost and restored, checked on the servers.
+"""Aurora DR through the RDS API on the AWS twin: a cluster snapshotted, lost and restored, or restored to a point in time.
 
 gamedays.faults.aws.aurora acts through boto3 only; the twin makes each call real: the snapshot
 is a base backup of the writer, deleting the instances loses both servers (nothing takes writes,
 the data directories are gone), the restore brings the writer back from the backup (what was
-written after the snapshot is lost) and rebuilds the reader. The sandbox ends as it began.
+written after the snapshot is lost) and rebuilds the reader. A point-in-time restore is a new
+server behind DATABASE_RESTORED_URL holding what was written up to that time and nothing after.
+The sandbox ends as it began.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +19,15 @@ import psycopg
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from gamedays.faults.aws.aurora import delete_cluster, delete_snapshot, restore_cluster_from_snapshot, snapshot_cluster
+from gamedays.faults.aws.aurora import (
+    delete_cluster,
+    delete_snapshot,
+    restore_cluster_from_snapshot,
+    restore_cluster_to_point_in_time,
+    snapshot_cluster,
+)
 from gamedays.faults.postgres.aurora import wait_for_writer
+from gamedays.faults.postgres.data import delete_rows
 from tests.catalog.support import Target, wait_until
 from tests.sandbox.aws.twin import as_before, sandbox  # noqa: F401 - fixtures
 from tests.sandbox.aws.twin import CLUSTER, aws_settings, data, superuser_dsn, writer, writing_server
@@ -32,8 +42,8 @@ def mark(target: Target, name: str) -> None:
         conn.execute("INSERT INTO gameday_dr_marks VALUES (%s)", (name,))
 
 
-def marks(target: Target) -> set[str]:
-    with psycopg.connect(superuser_dsn(target), autocommit=True, connect_timeout=5) as conn:
+def marks(target: Target, name: str = "DATABASE_URL") -> set[str]:
+    with psycopg.connect(superuser_dsn(target, name), autocommit=True, connect_timeout=5) as conn:
         return {row[0] for row in conn.execute("SELECT mark FROM gameday_dr_marks")}
 
 
@@ -100,3 +110,39 @@ def test_a_cluster_that_is_not_available_is_not_snapshotted(target: Target, tmp_
     finally:
         rds.start_db_cluster(DBClusterIdentifier=CLUSTER)
     assert not (tmp_path / "b.json").exists()
+
+
+def test_a_point_in_time_restore_holds_what_was_written_before_that_time_and_nothing_after(
+    target: Target, as_before: list[str], no_marks_left: None, tmp_path: Path
+):
+    settings, point = aws_settings(target), tmp_path / "restore-point.json"
+    mark(target, "well before")
+    time.sleep(1.5)
+    deleted = delete_rows(superuser_dsn(target), "gameday_dr_marks", restore_point=str(point))
+    assert deleted["deleted"] == 1 and marks(target) == set()  # the faulty migration, on the writer
+    mark(target, "after the migration")
+    restored = restore_cluster_to_point_in_time(CLUSTER, "shop-db-pitr", "shop-db-pitr-1", restore_point=str(point),
+                                                before_seconds=0.5, **settings)  # fmt: skip
+    assert restored["restored_to"] < deleted["at"]
+    took = wait_for_writer(target.env["DATABASE_RESTORED_URL"], "shop-db-pitr-1", timeout_seconds=60)
+    assert took < 60 and marks(target, "DATABASE_RESTORED_URL") == {"well before"}  # as it was then: the RPO
+    assert marks(target) == {"after the migration"}  # the cluster itself goes on as it was
+    assert writing_server(target) == (data(target, "PRIMARY"), "shop-db-1")
+
+    delete_cluster("shop-db-pitr", **settings)
+    assert wait_until(lambda: target.lookup("restored.shop.internal", "SRV") == [], 10), "the restored endpoint stayed"
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(target.env["DATABASE_RESTORED_URL"], connect_timeout=2).close()
+    assert not list(Path(data(target, "PRIMARY")).parent.parent.glob("restored-*/data"))
+
+
+def test_a_restore_time_before_the_oldest_backup_or_not_a_time_is_refused_naming_it(target: Target):
+    settings = aws_settings(target)
+    with pytest.raises(ActivityFailed, match=r"cannot restore cluster shop-db to 2020-01-01T00:00:00\+00:00: it is before its oldest backup \(earliest restorable time 20"):
+        restore_cluster_to_point_in_time(CLUSTER, "shop-db-pitr", "shop-db-pitr-1", restore_time="2020-01-01T00:00:00Z", **settings)
+    with pytest.raises(ActivityFailed, match=r"restore_time: 'yesterday' is not an ISO 8601 time \(e\.g\. 2024-06-18T10:15:00Z\)"):
+        restore_cluster_to_point_in_time(CLUSTER, "shop-db-pitr", "shop-db-pitr-1", restore_time="yesterday", **settings)
+    with pytest.raises(ActivityFailed, match=r"restore_time: '2024-06-18T10:15:00' has no time zone \(add Z for UTC\)"):
+        restore_cluster_to_point_in_time(CLUSTER, "shop-db-pitr", "shop-db-pitr-1", restore_time="2024-06-18T10:15:00", **settings)
+    clusters = {c["DBClusterIdentifier"] for c in target.aws("rds").describe_db_clusters()["DBClusters"]}
+    assert "shop-db-pitr" not in clusters  # nothing was asked of RDS

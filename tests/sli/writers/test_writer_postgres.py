@@ -81,6 +81,39 @@ def test_acknowledged_writes_reach_the_streaming_replica(pg: PostgresCluster):
     assert writer.cleanup() is None and acked
 
 
+def test_writes_are_read_back_where_the_playbook_says_a_restored_copy_answers(pg: PostgresCluster):
+    spec = DataWriter(kind="postgres", target="${DATABASE_URL}", read_back="${DATABASE_RESTORED_URL}")
+    writer = writer_for(spec, {"DATABASE_URL": shop(pg.primary), "DATABASE_RESTORED_URL": shop(pg.replica)}, "run-back")
+    writer.prepare()
+    acked = write_some(writer, 3)
+    assert wait_until(lambda: writer.survivors() == {1, 2, 3}, timeout=10), "read back from the replica"
+    assert writer.cleanup() is None and acked and rows(pg.primary, "run-back") == []
+
+
+def test_a_read_back_that_does_not_answer_fails_the_read_not_the_cleanup(pg: PostgresCluster):
+    gone = f"postgresql://shop:{SECRET}@127.0.0.1:{closed_port()}/shop"
+    spec = DataWriter(kind="postgres", target="${DATABASE_URL}", read_back="${DATABASE_RESTORED_URL}")
+    writer = writer_for(spec, {"DATABASE_URL": shop(pg.primary), "DATABASE_RESTORED_URL": gone}, "run-gone")
+    writer.prepare()
+    write_some(writer, 2)
+    with pytest.raises(WriterError, match=r"postgresql://127\.0\.0\.1:\d+/shop: cannot read the rows: connection failed") as raised:
+        writer.survivors()
+    assert SECRET not in str(raised.value)
+    assert writer.cleanup() is None and rows(pg.primary, "run-gone") == []  # where it wrote: cleaned all the same
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"kind": "dns", "target": "127.0.0.1:53", "zone": "z.", "read_back": "postgresql://h/db"}, "only a postgres writer takes a read_back"),
+        ({"kind": "postgres", "target": "postgresql://h/db", "read_back": "https://h/db"}, "read_back: "),
+    ],
+)
+def test_a_read_back_only_for_postgres_and_only_a_dsn(fields: dict[str, str], message: str):
+    with pytest.raises(ValueError, match=message):
+        DataWriter(**fields)
+
+
 def test_two_runs_never_see_each_others_rows(pg: PostgresCluster):
     first, second = pg_writer(shop(pg.primary), "run-a"), pg_writer(shop(pg.primary), "run-b")
     first.prepare()
