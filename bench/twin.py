@@ -137,8 +137,8 @@ def node_seconds(env: dict[str, str]) -> float:
     finally:
         ec2.start_instances(InstanceIds=instances)
         until(
-            lambda: not api.read_node(node).spec.unschedulable,
-            f"{node} schedulable again",
+            lambda: any(c.type == "Ready" and c.status == "True" for c in api.read_node(node).status.conditions or []),
+            f"{node} Ready again",
         )
 
 

@@ -60,6 +60,7 @@ class Shape:
     shop: tuple[int, int, int]  # the deployment's replicas, its pods, those Ready
     shop_steady: bool
     cordoned: tuple[str, ...]
+    not_ready: tuple[str, ...]  # nodes whose Ready condition is not True (a stopped instance's)
     network_policies: tuple[str, ...]
     aurora_writer: str
     ec2: tuple[tuple[str, str], ...]  # (Name tag, state) of every instance
@@ -78,6 +79,7 @@ class Shape:
             shop=(target.deployment_replicas(), *target.pods_ready()),
             shop_steady=_steady(target),
             cordoned=tuple(sorted(n.metadata.name for n in core.list_node().items if n.spec.unschedulable)),
+            not_ready=tuple(sorted(n.metadata.name for n in core.list_node().items if not _node_ready(n))),
             network_policies=tuple(target.network_policies()),
             aurora_writer=target.aurora_writer(),
             ec2=tuple(sorted((_name_tag(i), i["State"]["Name"]) for r in instances for i in r["Instances"])),
@@ -222,3 +224,7 @@ def _steady(target: Target) -> bool:
 
 def _name_tag(instance: dict[str, Any]) -> str:
     return next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == "Name"), instance["InstanceId"])
+
+
+def _node_ready(node: Any) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])

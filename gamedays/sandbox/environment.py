@@ -115,7 +115,7 @@ class Sandbox:
             aws_thread = threading.Thread(target=_capture(aws.start, aws_started), name="sandbox-aws-start", daemon=True)
             aws_thread.start()
 
-            postgres = PostgresCluster(self.directory / "postgres")
+            postgres = PostgresCluster(self.directory / "postgres", archive_wal=True)  # the twin's point-in-time restores
             self.postgres = postgres
             self._on_stop("postgres", postgres.stop)
             postgres.create()

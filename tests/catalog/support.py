@@ -297,6 +297,13 @@ class Target:
         """The node is cordoned."""
         return bool(self.core().read_node(node).spec.unschedulable)
 
+    def node_ready(self, node: str) -> bool:
+        """The node's Ready condition is True (a stopped instance's node is NotReady: Unknown)."""
+        return any(c.type == "Ready" and c.status == "True" for c in self.core().read_node(node).status.conditions or [])
+
+    def node_taints(self, node: str) -> set[str]:
+        return {t.key for t in self.core().read_node(node).spec.taints or []}
+
     def network_policies(self, namespace: str = "shop") -> list[str]:
         from kubernetes import client
 

@@ -114,9 +114,9 @@ def test_eks_node_loss_moves_the_nodes_pods_and_the_shop_keeps_its_replicas(chao
     journal = chaos.run("aws/eks-node-loss", instance_name=node, hold_seconds=3)
     assert_rolled_back(journal, 1)
     assert journal["deviated"] is False, journal["steady_states"]["after"]  # the replicas came up on the other nodes
-    # the sandbox's AWS twin made it real: the instance's node was cordoned and its pods ended
+    # the sandbox's AWS twin made it real: the instance's node was NotReady and its pods ended
     assert on_node.isdisjoint(target.shop_pod_names()), "the lost node's pods still run"
     assert all(p.spec.node_name != node for p in target.ready_pods(3))  # pods do not move back
     assert target.ec2_state(node) == "running"
-    assert wait_until(lambda: not target.unschedulable(node), 10)  # uncordoned once its instance runs again
+    assert wait_until(lambda: target.node_ready(node), 10)  # Ready again once its instance runs again
     target.shop_takes_orders()

@@ -86,9 +86,11 @@ def test_a_local_host_playbook_is_refused_naming_its_reach_line_and_the_playbook
     reach = f"playbooks/database-cluster.yaml:{line_of(playbook, 'reach:')} has reach local-host, postgres, rfc2136, "
     assert refused(validate(gameday)) == [
         f"{at}{reach}which does not fit environment 'production': {LOCAL_HOST}; "
-        "playbooks covering database-cluster that act on real infrastructure: playbooks/aurora-cluster.yaml (aws, postgres)"
+        "playbooks covering database-cluster that act on real infrastructure: "
+        "playbooks/aurora-cluster-pitr.yaml (aws, postgres), playbooks/aurora-cluster.yaml (aws, postgres)"
     ]
     (tree.root / "playbooks/aurora-cluster.yaml").unlink()
+    (tree.root / "playbooks/aurora-cluster-pitr.yaml").unlink()
     assert refused(validate(gameday)) == [
         f"{at}{reach}which does not fit environment 'production': {LOCAL_HOST}; "
         "no playbook covering database-cluster in playbooks fits it"

@@ -280,6 +280,22 @@ class Api:
             raise not_found(resource.plural, target.name or "", resource.group)
         return self._view(resource, updated)
 
+    def _patch_status(self, request: Request, target: Target) -> JsonObject:
+        """Patch only the object's ``status`` (the rest of the patch is ignored, as the real API does)."""
+        resource = target.resource
+
+        def change(old: JsonObject) -> JsonObject:
+            patched = apply_patch(self._view(resource, old), request.body, request.content_type)
+            if not isinstance(patched.get("status"), dict):
+                raise bad_request("status must be an object")
+            old["status"] = patched["status"]
+            return old
+
+        updated = self._store.mutate(resource.store_key, target.namespace or "", target.name or "", change)
+        if updated is None:
+            raise not_found(resource.plural, target.name or "", resource.group)
+        return self._view(resource, updated)
+
     def _grace(self, request: Request) -> int | None:
         text = request.query.get("gracePeriodSeconds", "")
         if text.lstrip("-").isdigit():
@@ -350,6 +366,8 @@ class Api:
         kind, method = target.subresource, request.method
         if kind == "status" and method == "GET":
             return Reply(200, self._view(resource, self._get(target)))
+        if kind == "status" and method == "PATCH" and resource.store_key == "nodes":  # what a node's heartbeat writes
+            return Reply(200, self._patch_status(request, target))
         if kind == "scale" and method == "GET":
             return Reply(200, sub.scale_of(self._get(target)))
         if kind == "scale" and method in ("PUT", "PATCH"):

@@ -30,6 +30,8 @@ from gamedays.sandbox.postgres.binaries import PostgresBinaries, locate_binaries
 from gamedays.sandbox.postgres.server import ORPHAN_GRACE, PostgresServer
 from gamedays.sandbox.postgres.settings import PostgresSettings
 
+#: How often :meth:`PostgresCluster.create` picks free ports again when one was taken before its server listened.
+PORT_ATTEMPTS = 3
 #: In the runtime folder: every WAL segment the primary (whichever server it is) completes, for point-in-time recovery.
 WAL_ARCHIVE = "wal-archive"
 
@@ -85,8 +87,12 @@ class PostgresCluster:
         bin_dir: Path | None = None,
         ports: tuple[int, int] | None = None,
         orphan_grace: float = ORPHAN_GRACE,
+        archive_wal: bool = False,
     ) -> None:
+        """``archive_wal``: the primary archives every WAL segment it completes into ``runtime/wal-archive``
+        (for point-in-time recovery: the whole sandbox's AWS twin), in segments of 1 MB, not 16."""
         self.workdir = workdir
+        self.archive_wal = archive_wal
         self.settings = settings or PostgresSettings()
         self._bin_dir = bin_dir
         self._ports = ports
@@ -133,8 +139,19 @@ class PostgresCluster:
         """initdb the primary, start it, create the application role and database, clone and start the replica.
 
         Returns once the replica streams. If anything fails, everything started so far is
-        stopped and removed before the error propagates.
+        stopped and removed before the error propagates. Ports it picked itself that another
+        process took in the meantime are picked again (up to :data:`PORT_ATTEMPTS` times).
         """
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                self._create(timeout)
+                return
+            except SandboxError as exc:
+                if self._ports is not None or attempt == PORT_ATTEMPTS or "the port is in use" not in str(exc):
+                    raise
+                log.warning("a port the cluster picked was taken meanwhile; picking others: %s", exc)
+
+    def _create(self, timeout: float) -> None:
         if self._runtime is not None:
             raise SandboxError("this PostgreSQL cluster was already created; stop() it and make a new one")
         started = time.monotonic()
@@ -145,8 +162,10 @@ class PostgresCluster:
         try:
             self._servers = self._make_servers(self._runtime, binaries)
             primary, replica = self._servers
-            archive = commands.make_server_dir(self._runtime / WAL_ARCHIVE)
-            initialize(primary, binaries, _archiving(self.settings, archive), log_file=self.setup_log, timeout=timeout)
+            settings = self.settings
+            if self.archive_wal:
+                settings = _archiving(settings, commands.make_server_dir(self._runtime / WAL_ARCHIVE))
+            initialize(primary, binaries, settings, log_file=self.setup_log, timeout=timeout)
             self._base_backup(primary, replica, binaries, timeout)
             replica.start(timeout)
             self.wait_streaming(timeout)
@@ -317,4 +336,4 @@ def _two_free_ports() -> tuple[int, int]:
 def _archiving(settings: PostgresSettings, archive: Path) -> PostgresSettings:
     """``settings`` with WAL archiving into ``archive`` (a standby archives nothing until promoted)."""
     command = f"test -f {archive}/%f || (cp %p {archive}/%f.tmp && mv {archive}/%f.tmp {archive}/%f)"  # a segment archived before stays
-    return replace(settings, extra=(("archive_mode", "on"), ("archive_command", command), *settings.extra))
+    return replace(settings, wal_segment_mb=1, extra=(("archive_mode", "on"), ("archive_command", command), *settings.extra))

@@ -26,6 +26,7 @@ class PostgresSettings:
     database: str = "shop"
     role: str = "shop"
     extra: tuple[tuple[str, str], ...] = ()
+    wal_segment_mb: int | None = None  # initdb --wal-segsize (None: PostgreSQL's 16)
 
     def __post_init__(self) -> None:
         if self.superuser_reserved_connections < 0:
@@ -68,7 +69,7 @@ class PostgresSettings:
 
     def initdb_options(self) -> list[str]:
         """The ``initdb -c name=value`` options that write :meth:`parameters` into postgresql.conf."""
-        options: list[str] = []
+        options: list[str] = [f"--wal-segsize={self.wal_segment_mb}"] if self.wal_segment_mb else []
         for name, value in self.parameters():
             options += ["-c", f"{name}={value}"]
         return options

@@ -7,20 +7,22 @@ owned``, as an EKS node group's are. After each accepted ``StopInstances``,
 :meth:`NodesTwin.reconcile` reads the instances' states through the EC2 API and, through the
 sandbox's Kubernetes API (plain HTTP, the real API's paths), as a cloud controller would:
 
-- an instance not running (stopping, stopped, terminated): its node is cordoned
-  (``spec.unschedulable``) and its pods are deleted at once, as a machine that is off ends its
-  processes; their controllers start them again on the other nodes;
-- running again: the node is uncordoned (only a node the twin took out: a drain stays a drain).
-  Pods do not move back, as in a real cluster.
-
-The sandbox's API keeps node status its own (no writable ``nodes/status``), so the node shows
-unschedulable, not ``NotReady``.
+- an instance not running (stopping, stopped, terminated): its node turns ``NotReady`` (its
+  ``Ready`` condition ``Unknown``, "Kubelet stopped posting node status.", written through
+  ``nodes/status`` as the node lifecycle controller does) and takes the taint
+  ``node.cloudprovider.kubernetes.io/shutdown:NoSchedule``, as a cloud controller marks a
+  stopped instance's node; its pods are deleted at once, as a machine that is off ends its
+  processes, and their controllers start them again on the other nodes (a real cluster evicts
+  them after their ``tolerationSeconds``, 300 by default);
+- running again: the node is ``Ready`` and untainted again. Pods do not move back, as in a
+  real cluster. A drain or cordon of the node is left as it is.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
@@ -31,6 +33,8 @@ from gamedays.sandbox.awsseed import NODE_TAG
 log = logging.getLogger(__name__)
 
 _UP = ("pending", "running")
+#: What a cloud controller puts on the node of a machine that is shut down.
+SHUTDOWN_TAINT = "node.cloudprovider.kubernetes.io/shutdown"
 _MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -54,22 +58,37 @@ class NodesTwin:
                 self._bring_back(node)
 
     def _take_out(self, node: str, state: str) -> None:
-        self._patch_node(node, True)
+        self._set_ready(node, False)
         self._taken_out.add(node)
         pods = self._kube("GET", "/api/v1/pods?" + urllib.parse.urlencode({"fieldSelector": f"spec.nodeName={node}"}))
         for pod in pods.get("items") or []:
             meta = pod["metadata"]
             path = f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}?gracePeriodSeconds=0"
             self._kube("DELETE", path)
-        log.info("instance of %s is %s: node cordoned, its %d pod(s) gone", node, state, len(pods.get("items") or []))
+        log.info("instance of %s is %s: node NotReady, its %d pod(s) gone", node, state, len(pods.get("items") or []))
 
     def _bring_back(self, node: str) -> None:
-        self._patch_node(node, False)
+        self._set_ready(node, True)
         self._taken_out.discard(node)
-        log.info("instance of %s runs again: node schedulable", node)
+        log.info("instance of %s runs again: node Ready", node)
 
-    def _patch_node(self, node: str, unschedulable: bool) -> None:
-        self._kube("PATCH", f"/api/v1/nodes/{node}", {"spec": {"unschedulable": unschedulable}})
+    def _set_ready(self, node: str, ready: bool) -> None:
+        """The node's Ready condition and the shutdown taint, as a stopped or started machine's node shows them."""
+        found = self._kube("GET", f"/api/v1/nodes/{node}")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        conditions = []
+        for condition in (found.get("status") or {}).get("conditions") or []:
+            if condition.get("type") == "Ready":
+                status, reason, message = ("True", "KubeletReady", "kubelet is posting ready status") if ready else (
+                    "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.")  # fmt: skip
+                if condition.get("status") != status:
+                    condition = {**condition, "status": status, "reason": reason, "message": message, "lastTransitionTime": now}
+            conditions.append(condition)
+        self._kube("PATCH", f"/api/v1/nodes/{node}/status", {"status": {"conditions": conditions}})
+        taints = [t for t in (found.get("spec") or {}).get("taints") or [] if t.get("key") != SHUTDOWN_TAINT]
+        if not ready:
+            taints.append({"key": SHUTDOWN_TAINT, "effect": "NoSchedule", "timeAdded": now})
+        self._kube("PATCH", f"/api/v1/nodes/{node}", {"spec": {"taints": taints}})
 
     def _states(self) -> dict[str, str]:
         """Node name -> the state of its (newest) instance."""

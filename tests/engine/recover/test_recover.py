@@ -85,6 +85,10 @@ def drained(target: Target) -> object:
     return target.unschedulable(NODE), target.pods_ready()
 
 
+def lost(target: Target) -> object:
+    return target.node_ready(NODE), target.pods_ready()
+
+
 def isolated(target: Target) -> object:
     return target.network_policies("shop")
 
@@ -108,7 +112,7 @@ ENTRIES = {
     "local/postgres-primary-failover": Entry("local/postgres-primary-failover.yaml", {}, database, failed_over, 90),
     "local/postgres-primary-kill": Entry("local/postgres-primary-kill.yaml", {}, database,
                                             lambda t, before: t.in_recovery("DATABASE_PRIMARY_URL") is None, 60),
-    "aws/eks-node-loss": Entry("aws/eks-node-loss.yaml", {"instance_name": NODE}, drained, lambda t, before: t.unschedulable(NODE)),
+    "aws/eks-node-loss": Entry("aws/eks-node-loss.yaml", {"instance_name": NODE}, lost, lambda t, before: not t.node_ready(NODE)),
     "dns/record-removal": Entry("dns/record-removal.yaml", {}, srv, lambda t, before: srv(t) == []),
     "dns/record-wrong-address": Entry("dns/record-wrong-address.yaml", {}, pg0, lambda t, before: pg0(t) == ["192.0.2.10"]),
     "sandbox/resolver-outage": Entry("sandbox/resolver-outage.yaml", {}, resolver,

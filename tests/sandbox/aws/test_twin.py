@@ -149,12 +149,14 @@ def test_stopping_a_nodes_instance_takes_the_node_out_and_its_pods_run_elsewhere
     instance = node_instance(target, node)
     ec2.stop_instances(InstanceIds=[instance])
     try:
-        assert wait_until(lambda: target.unschedulable(node), 15), f"{node} still takes pods with its instance stopped"
+        assert wait_until(lambda: not target.node_ready(node), 15), f"{node} still Ready with its instance stopped"
+        assert "node.cloudprovider.kubernetes.io/shutdown" in target.node_taints(node) and not target.unschedulable(node)
         assert wait_until(lambda: not pods_on(target, node), 15), f"pods still on {node}: {pods_on(target, node)}"
         again = target.ready_pods(3)  # the deployment's controller started them again, on the other nodes
         assert node not in {p.spec.node_name for p in again} and not before & {p.metadata.name for p in again}
         target.shop_takes_orders()
     finally:
         ec2.start_instances(InstanceIds=[instance])
-    assert wait_until(lambda: not target.unschedulable(node), 15), f"{node} stayed out with its instance running"
+    assert wait_until(lambda: target.node_ready(node), 15), f"{node} stayed NotReady with its instance running"
+    assert "node.cloudprovider.kubernetes.io/shutdown" not in target.node_taints(node)
     target.ready_pods(3)

@@ -102,3 +102,21 @@ def test_a_deleted_node_takes_its_pods_with_it(private_kube: Cluster):
     assert wait_until(lambda: _all_ready(kube, 3) and lost not in _placement(kube), timeout=5.0)
     assert set(_placement(kube).values()) == {"sandbox-node-1", "sandbox-node-2"}
     kube.pids(NS)
+
+
+def test_a_node_patched_not_ready_through_its_status_takes_no_pods_until_ready(private_kube: Cluster):
+    kube = private_kube
+    core = k8s.CoreV1Api(new_client_from_config(config_file=str(kube.kubeconfig)))
+    node = core.read_node("sandbox-node-1")
+    ready = next(c for c in node.status.conditions if c.type == "Ready")
+    conditions = [{"type": c.type, "status": c.status, "reason": c.reason, "message": c.message} for c in node.status.conditions]
+    down = [{**c, "status": "Unknown", "reason": "NodeStatusUnknown"} if c["type"] == "Ready" else c for c in conditions]
+    patched = core.patch_node_status("sandbox-node-1", {"status": {"conditions": down}, "spec": {"unschedulable": True}})
+    assert next(c for c in patched.status.conditions if c.type == "Ready").status == "Unknown"
+    assert patched.spec.unschedulable is not True  # the status subresource changes the status only
+    assert nodes_must_be_healthy() is False
+    kube.deploy(NS, "late", replicas=3)
+    assert "sandbox-node-1" not in {p.node for p in kube.sandbox.pods(NS) if not p.terminating}  # a NotReady node takes none
+    core.patch_node_status("sandbox-node-1", {"status": {"conditions": conditions}})
+    assert next(c for c in core.read_node("sandbox-node-1").status.conditions if c.type == "Ready").status == ready.status == "True"
+    assert nodes_must_be_healthy() is True
