@@ -171,7 +171,7 @@ def recover(folder: str) -> None:
     from gamedays.engine.report_lock import ReportLock
 
     local, mirror = _folder_of(folder)
-    with ReportLock(local, "gameday recover") as lock:  # never while a run or another recover writes there
+    with ReportLock(local, "gameday recover") as lock, _stored_lease(mirror, "gameday recover"):  # never while a run or another recover writes there, on any machine
         if lock.previous is not None:
             click.echo(f"taking over the lock left by {lock.previous.describe()} (no longer running)")
         _pull(mirror)
@@ -221,7 +221,8 @@ def _run_plan(
         mirror = Mirror(checked_store(loaded.report_store), loaded.report_dir)
     # one writer per gameday: a rehearsal locks the same folder as the run (its journal lives below it);
     # taken before anything starts, is injected, or renames a journal
-    with ReportLock(loaded.report_dir, "gameday rehearse" if rehearsal else "gameday run") as lock, _run_signals():
+    command = "gameday rehearse" if rehearsal else "gameday run"
+    with ReportLock(loaded.report_dir, command) as lock, _stored_lease(mirror, command), _run_signals():
         if lock.previous is not None:
             click.echo(f"taking over the lock left by {lock.previous.describe()} (no longer running)")
         if mirror is not None:
@@ -479,6 +480,20 @@ def sandbox_down(name: str) -> None:
         click.echo(f"sandbox {name!r} stopped")
     else:
         click.echo(f"sandbox {name!r} was not running")
+
+
+@contextlib.contextmanager
+def _stored_lease(mirror: Mirror | None, command: str) -> Iterator[None]:
+    """For a stored folder, the bucket's lease as well: one writer per gameday across machines."""
+    if mirror is None:
+        yield
+        return
+    from gamedays.storage.lease import StoredLease
+
+    with StoredLease(mirror.bucket, command) as lease:
+        if lease.previous is not None:
+            click.echo(f"taking over the bucket's lease left by {lease.previous.describe()} (not renewed: no longer running)")
+        yield
 
 
 def _folder_of(folder: str) -> tuple[Path, Mirror | None]:

@@ -20,6 +20,8 @@ from gamedays.model.location import ALLOWED, ReportStore, S3Location, parse_s3_u
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 ATTEMPTS = 3
+#: What S3 answers a conditional write that lost: the condition failed, or a concurrent one won.
+_CONDITION_FAILED = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
 #: The credential chain's variables whose values never appear in a message.
 SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID")
 CHAIN = (
@@ -93,6 +95,46 @@ class Bucket:
 
     def put(self, key: str, data: bytes) -> None:
         self._call("put_object", Bucket=self.location.bucket, Key=key, Body=data)
+
+    def get_with_etag(self, key: str) -> tuple[bytes, str] | None:
+        """The object's content and ETag; None when there is no such object."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self._call("get_object", Bucket=self.location.bucket, Key=key, raw=True)
+        except ClientError as exc:
+            if _code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise self._explain(exc) from None
+        return bytes(response["Body"].read()), str(response["ETag"])
+
+    def put_conditional(self, key: str, data: bytes, *, if_none_match: bool = False, if_match: str | None = None) -> str | None:
+        """Write ``key`` only if it does not exist (``if_none_match``) or still has the ETag ``if_match``.
+
+        Returns the new ETag, or None when the condition failed (another writer came first).
+        """
+        from botocore.exceptions import ClientError
+
+        condition = {"IfNoneMatch": "*"} if if_none_match else {"IfMatch": if_match} if if_match else {}
+        try:
+            response = self._call("put_object", Bucket=self.location.bucket, Key=key, Body=data, raw=True, **condition)
+        except ClientError as exc:
+            if _code(exc) in _CONDITION_FAILED:
+                return None
+            raise self._explain(exc) from None
+        return str(response["ETag"])
+
+    def delete_conditional(self, key: str, *, if_match: str) -> bool:
+        """Delete ``key`` if it still has the ETag ``if_match``; False when it changed or is gone."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._call("delete_object", Bucket=self.location.bucket, Key=key, IfMatch=if_match, raw=True)
+        except ClientError as exc:
+            if _code(exc) in (*_CONDITION_FAILED, "NoSuchKey", "404"):
+                return False
+            raise self._explain(exc) from None
+        return True
 
     # ------------------------------------------------------------------ internals
 

@@ -22,8 +22,9 @@ from gamedays.atomicfile import write_atomically
 from gamedays.home import s3_mirror
 from gamedays.storage.bucket import Bucket, StorageError
 
-#: what stays local: the folder's lock and its holder (one machine's), atomic writes under way
-LOCAL_ONLY = ("*.lock", "*.lock.json", ".*.tmp")
+#: what stays local: the folder's lock and its holder (one machine's), atomic writes under way; and what
+#: only the bucket holds: the lease of the machine that works on the folder (gamedays.storage.lease)
+LOCAL_ONLY = ("*.lock", "*.lock.json", ".*.tmp", "*.lease.json")
 #: what a report reads of the sibling gamedays (gamedays.reporting.trend)
 SIBLING_FILES = ("report.json", "actions.yaml")
 

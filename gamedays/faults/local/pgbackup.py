@@ -178,8 +178,8 @@ def restore_base_backup(
     staging = folder.with_name(f"{folder.name}.restoring")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(source, staging, ignore=shutil.ignore_patterns(METADATA, "backup_manifest"), symlinks=True)
-    for name in _SIGNALS:
-        (staging / name).unlink(missing_ok=True)
+    for signal_file in _SIGNALS:
+        (staging / signal_file).unlink(missing_ok=True)
     write_atomically(staging / RESTORED_MARK, json.dumps({"label": metadata["label"], "from": str(source)}) + "\n")
     settings = dict(metadata["settings"])
     if port is not None or name is not None:  # a new server: its own port, name and socket folder

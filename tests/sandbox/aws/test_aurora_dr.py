@@ -77,6 +77,7 @@ def test_a_lost_cluster_comes_back_from_its_snapshot_and_what_came_after_it_is_l
     assert restored["restored"] is True and restored["instances"] == ["shop-db-1", "shop-db-2"]
     wait_for_writer(target.env["DATABASE_URL"], "shop-db-1", timeout_seconds=60)
     assert writing_server(target) == (data(target, "PRIMARY"), "shop-db-1") and writer(target) == "shop-db-1"
+    assert target.query("SHOW cluster_name", "DATABASE_PRIMARY_URL") == "pg1"  # the same server as before, by name too
     assert marks(target) == {"before the snapshot"}  # the write after the snapshot is lost: the RPO
     assert wait_until(target.replica_streams, 60), "the reader was not rebuilt as a streaming replica"
     assert wait_until(lambda: not list(Path(data(target, "PRIMARY")).parent.glob("data.lost-*")), 30)
@@ -126,6 +127,7 @@ def test_a_point_in_time_restore_holds_what_was_written_before_that_time_and_not
     assert restored["restored_to"] < deleted["at"]
     took = wait_for_writer(target.env["DATABASE_RESTORED_URL"], "shop-db-pitr-1", timeout_seconds=60)
     assert took < 60 and marks(target, "DATABASE_RESTORED_URL") == {"well before"}  # as it was then: the RPO
+    assert target.query("SHOW cluster_name", "DATABASE_RESTORED_URL") == "shop-db-pitr"  # a server of its own
     assert marks(target) == {"after the migration"}  # the cluster itself goes on as it was
     assert writing_server(target) == (data(target, "PRIMARY"), "shop-db-1")
 
