@@ -148,3 +148,36 @@ def test_aurora_failover_moves_the_writes_to_the_replica_and_the_rollback_moves_
 def timeline(target: Target) -> int:
     """The primary's timeline, from the name of its current WAL file."""
     return int(target.query("SELECT pg_walfile_name(pg_current_wal_lsn())", "DATABASE_PRIMARY_URL")[:8], 16)
+
+
+def test_aurora_writer_reboot_restarts_the_writers_server_and_it_takes_the_writes_again(chaos: ChaosRunner, target: Target):
+    before = primary_pid(target)
+    journal = chaos.run("aws/aurora-writer-reboot")
+    assert (journal["status"], journal["deviated"]) == ("completed", False), journal["steady_states"]["after"]
+    rebooted = output(journal, "reboot-the-writer")["DBInstance"]
+    assert rebooted["DBInstanceIdentifier"] == "shop-db-1"
+    assert isinstance(output(journal, "seconds-until-the-writer-takes-writes-again"), float)
+    # the twin made it real: the writer's PostgreSQL server was restarted (a new postmaster), and is still the writer
+    assert not pid_alive(before) and primary_pid(target) != before
+    assert target.aurora_writer() == "shop-db-1" and target.write()
+    assert wait_until(target.replica_streams, 30), "the reader does not stream from the restarted writer"
+
+
+def test_backend_termination_breaks_the_open_connections_of_the_shops_database(chaos: ChaosRunner, target: Target):
+    import psycopg
+
+    victim = psycopg.connect(target.env["DATABASE_PRIMARY_URL"], autocommit=True, connect_timeout=5)
+    try:
+        victim.execute("SELECT 1")
+        journal = chaos.run("postgres/postgres-backend-termination")
+        assert (journal["status"], journal["deviated"]) == ("completed", False), journal["steady_states"]["after"]
+        assert output(journal, "terminate-the-shops-backends") >= 1  # ours at least, and the shop's pooled ones
+        try:  # the fault on the target: the open connection was terminated by the server
+            victim.execute("SELECT 1")
+            raise AssertionError("the open connection survived pg_terminate_backend")
+        except psycopg.OperationalError as exc:
+            assert "terminating connection due to administrator command" in str(exc)
+    finally:
+        victim.close()
+    assert target.write()  # new connections are taken at once
+    target.shop_takes_orders()

@@ -15,7 +15,8 @@ from gamedays.model.reach import Reach
 REPO = Path(__file__).resolve().parents[2]
 FILES = sorted((REPO / "experiments").rglob("*.yaml"))
 #: Faults that undo themselves: a controller replaces killed pods, an RDS reboot ends on its own.
-NO_ROLLBACK = {"kubernetes/pod-kill", "kubernetes/rolling-pod-loss", "aws/rds-reboot-with-failover"}
+NO_ROLLBACK = {"kubernetes/pod-kill", "kubernetes/rolling-pod-loss", "aws/rds-reboot-with-failover", "aws/aurora-writer-reboot",
+               "postgres/postgres-backend-termination"}
 #: The catalog's folders, by where their experiments can act.
 FOLDERS = {"aws", "kubernetes", "postgres", "dns", "local", "sandbox"}
 
@@ -35,6 +36,7 @@ def test_the_catalog_covers_what_the_team_asked_for():
         "aws/rds-reboot-with-failover", "aws/aurora-cluster-failover",
         "dns/record-removal", "dns/record-wrong-address", "sandbox/resolver-slowdown", "sandbox/resolver-outage",
         "aws/route53-record-change", "aws/route53-record-removal", "aws/ec2-stop-start", "aws/eks-node-loss",
+        "aws/aurora-writer-reboot", "postgres/postgres-backend-termination",
     } <= ids  # fmt: skip
 
 

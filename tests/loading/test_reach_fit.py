@@ -50,7 +50,8 @@ def test_a_local_host_step_outside_the_sandbox_is_refused_with_what_acts_on_real
         f"plans/p.yaml:{line_of(path, 'uses:')}: experiments[0].uses: experiments/local/postgres-primary-kill.yaml "
         f"has reach local-host, postgres, which does not fit environment 'staging': {LOCAL_HOST}; "
         "catalog entries of kind database that act on real infrastructure: aws/aurora-cluster-failover (aws, postgres), "
-        "aws/rds-reboot-with-failover (aws), postgres/postgres-connection-exhaustion (postgres)"
+        "aws/aurora-writer-reboot (aws, postgres), aws/rds-reboot-with-failover (aws), "
+        "postgres/postgres-backend-termination (postgres), postgres/postgres-connection-exhaustion (postgres)"
     ]
 
 
