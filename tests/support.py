@@ -54,3 +54,25 @@ def line_of(where: Path | str, needle: str) -> int:
         if needle in line:
             return number
     raise AssertionError(f"{needle!r} is not in {where if isinstance(where, Path) else 'the text'}")
+
+
+#: An SLO catalog of one HTTP SLI on ``${API_URL}`` (a local server), for rehearsals on a named environment.
+API_CATALOG = """\
+slos:
+  - name: api
+    service: api
+    kind: availability
+    description: The API answers.
+    sli: {{source: http, url: "${{API_URL}}/healthz", timeout: {timeout}}}
+    objective: 99%
+    external_objective: 98%
+    window: 30d
+"""
+
+#: An experiment that injects nothing anywhere: its one action checks that a path exists.
+HARMLESS_EXPERIMENT = {
+    "title": "A harmless experiment",
+    "description": "Its one action checks that a path exists (not even that in a rehearsal).",
+    "extensions": [{"name": "gameday", "reach": ["local-host"]}],
+    "method": [{"type": "action", "name": "look", "provider": {"type": "python", "module": "os.path", "func": "exists", "arguments": {"path": "."}}}],
+}

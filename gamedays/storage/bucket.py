@@ -83,15 +83,8 @@ class Bucket:
 
     def get(self, key: str) -> bytes | None:
         """The object's content; None when there is no such object."""
-        from botocore.exceptions import ClientError
-
-        try:
-            response = self._call("get_object", Bucket=self.location.bucket, Key=key, raw=True)
-        except ClientError as exc:
-            if _code(exc) in ("NoSuchKey", "404"):
-                return None
-            raise self._explain(exc) from None
-        return bytes(response["Body"].read())
+        found = self.get_with_etag(key)
+        return found[0] if found is not None else None
 
     def put(self, key: str, data: bytes) -> None:
         self._call("put_object", Bucket=self.location.bucket, Key=key, Body=data)

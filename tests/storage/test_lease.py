@@ -21,6 +21,7 @@ from gamedays.sandbox.aws import AwsSandbox
 from gamedays.storage.bucket import Bucket
 from gamedays.storage.lease import LEASE, LeaseHeld, StoredLease
 from tests.storage.conftest import S3, new_bucket_name
+from tests.support import API_CATALOG, HARMLESS_EXPERIMENT
 
 
 @pytest.fixture
@@ -65,24 +66,8 @@ def test_a_held_lease_is_renewed_and_an_expired_one_taken_over(stored: tuple[S3,
         assert taken.previous is not None and taken.previous.pid == int(gone)
 
 
-CATALOG = """\
-slos:
-  - name: api
-    service: api
-    kind: availability
-    description: The API answers.
-    sli: {source: http, url: "${API_URL}/healthz", timeout: 1s}
-    objective: 99%
-    external_objective: 98%
-    window: 30d
-"""
-
-EXPERIMENT = {
-    "title": "A harmless experiment",
-    "description": "Its one action checks that a path exists (not even that in a rehearsal).",
-    "extensions": [{"name": "gameday", "reach": ["local-host"]}],
-    "method": [{"type": "action", "name": "look", "provider": {"type": "python", "module": "os.path", "func": "exists", "arguments": {"path": "."}}}],
-}
+CATALOG = API_CATALOG.format(timeout="1s")
+EXPERIMENT = HARMLESS_EXPERIMENT
 
 
 def test_two_machines_cannot_run_one_stored_gameday_at_once(aws: AwsSandbox, moto_env: dict[str, str], tmp_path: Path, http_server):

@@ -19,30 +19,15 @@ from pathlib import Path
 import pytest
 
 from tests.engine.run.conftest import REPO
+from tests.support import API_CATALOG, HARMLESS_EXPERIMENT
 
 pytestmark = pytest.mark.e2e
 
 STALL = 1.5  # seconds the orchestrator is stopped
 INTERVAL = 0.2
 
-CATALOG = """\
-slos:
-  - name: api
-    service: api
-    kind: availability
-    description: The API answers.
-    sli: {source: http, url: "${API_URL}/healthz", timeout: 150ms}
-    objective: 99%
-    external_objective: 98%
-    window: 30d
-"""
-
-EXPERIMENT = {
-    "title": "A harmless experiment",
-    "description": "Its one action checks that a path exists (not even that in a rehearsal).",
-    "extensions": [{"name": "gameday", "reach": ["local-host"]}],
-    "method": [{"type": "action", "name": "look", "provider": {"type": "python", "module": "os.path", "func": "exists", "arguments": {"path": "."}}}],
-}
+CATALOG = API_CATALOG.format(timeout="150ms")
+EXPERIMENT = HARMLESS_EXPERIMENT
 
 
 def events(journal: Path) -> list[dict]:
