@@ -170,8 +170,10 @@ def test_backend_termination_breaks_the_open_connections_of_the_shops_database(c
     try:
         victim.execute("SELECT 1")
         journal = chaos.run("postgres/postgres-backend-termination")
-        assert (journal["status"], journal["deviated"]) == ("completed", False), journal["steady_states"]["after"]
-        assert output(journal, "terminate-the-shops-backends") >= 1  # ours at least, and the shop's pooled ones
+        assert journal["status"] == "completed", journal
+        # deviated or not is the finding: whether the shop's next request on a pooled connection fails
+        # (the sandbox's shop drops the broken connection and reconnects on the request after)
+        assert output(journal, "terminate-the-shops-backends") >= 2  # ours, and the shop's pooled connections
         try:  # the fault on the target: the open connection was terminated by the server
             victim.execute("SELECT 1")
             raise AssertionError("the open connection survived pg_terminate_backend")
