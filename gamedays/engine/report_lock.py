@@ -18,11 +18,11 @@ import json
 import os
 import socket
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from gamedays.atomicfile import write_atomically
 from gamedays.model.errors import GamedayError
+from gamedays.model.holder import Holder
 
 LOCK = ".gameday.lock"
 HOLDER = ".gameday.lock.json"
@@ -32,18 +32,6 @@ class GamedayLocked(GamedayError):
     """Another run, rehearsal or recover of this gameday holds its report folder."""
 
     exit_code = 2
-
-
-@dataclass(frozen=True)
-class Holder:
-    pid: int
-    host: str
-    started: float  # epoch seconds
-    command: str
-
-    def describe(self) -> str:
-        when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(self.started))
-        return f"{self.command} pid {self.pid} on {self.host}, started {when}"
 
 
 class ReportLock:

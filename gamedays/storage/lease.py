@@ -22,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from gamedays.model.errors import GamedayError
+from gamedays.model.holder import Holder
 from gamedays.processes import alive
 from gamedays.storage.bucket import Bucket, StorageError
 
@@ -43,16 +44,8 @@ class LeaseHeld(GamedayError):
 
 
 @dataclass(frozen=True)
-class LeaseHolder:
-    pid: int
-    host: str
-    started: float
-    command: str
-    expires: float
-
-    def describe(self) -> str:
-        when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(self.started))
-        return f"{self.command} pid {self.pid} on {self.host}, started {when}"
+class LeaseHolder(Holder):
+    expires: float  # epoch seconds: the lease holds until then unless renewed
 
     def dead_here(self) -> bool:
         """Held by a process of this machine that no longer runs: taken over at once, its TTL not waited for."""

@@ -77,7 +77,9 @@ class PostgresWriter:
 
     def cleanup(self) -> str | None:
         """Delete this run's rows where they were written; also where they were read back, if that still answers."""
-        delete = lambda conn: conn.execute(f"DELETE FROM {TABLE} WHERE run = %s", (self._run,))  # noqa: E731
+        def delete(conn: Any) -> Any:
+            return conn.execute(f"DELETE FROM {TABLE} WHERE run = %s", (self._run,))
+
         if self._read_back and self._read_back != self._dsn:
             try:  # a restored cluster: it may be gone already, or not there yet (a recover), and is deleted anyway
                 self._run_once("delete the rows", delete, dsn=self._read_back)
